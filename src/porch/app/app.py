@@ -1,0 +1,105 @@
+"""``App``: what porch answers. Knows the file system, knows nothing of sockets.
+
+Theory of operation. ``App.handle`` is the one place errors become responses: everything
+below it raises ``HTTPError`` where it finds a fault ("throw low, catch high"), and an
+unexpected exception becomes a 500 page while its traceback goes to the log. Dispatch order:
+dynamic routes, then templates, then uploads (POST/PUT), then files and listings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import urllib.parse
+
+from porch.app.files import file_response, open_regular
+from porch.app.pages import error_response
+from porch.app.paths import resolve, url_segments
+from porch.config import Config
+from porch.http import Headers, HTTPError, Request, Response
+
+log = logging.getLogger("porch.app")
+
+READ_METHODS = ("GET", "HEAD")
+
+
+class App:
+    """The application: ``await app(request)`` returns the response for any request.
+
+    It never raises: every failure is already a response. The root in ``config`` must be an
+    absolute, resolved directory (``porch.cli`` ensures it).
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.root = config.root
+
+    async def __call__(self, request: Request) -> Response:
+        return await self.handle(request)
+
+    async def handle(self, request: Request) -> Response:
+        """Answer ``request``; errors of any kind become error pages here and only here."""
+        try:
+            return await self.dispatch(request)
+        except HTTPError as error:
+            return error_response(request, error)
+        except Exception:
+            log.exception("unexpected error answering %s %s", request.method, request.target)
+            return error_response(request, HTTPError(500, "the server hit an unexpected error"))
+
+    def allowed_methods(self) -> tuple[str, ...]:
+        """The methods a file or directory URL accepts."""
+        return (*READ_METHODS, "OPTIONS")
+
+    async def dispatch(self, request: Request) -> Response:
+        """Route ``request`` to what answers it; raises ``HTTPError`` for refusals."""
+        method = request.method
+        if method in READ_METHODS:
+            return self.serve_path(request)
+        allowed = ", ".join(self.allowed_methods())
+        if method == "OPTIONS":
+            return Response(204, Headers([("Allow", allowed)]))
+        raise HTTPError(405, f"{method} is not allowed here", {"Allow": allowed})
+
+    def serve_path(self, request: Request) -> Response:
+        """GET/HEAD of a file or directory under the root."""
+        real = resolve(self.root, request.path, hidden=self.config.hidden)
+        try:
+            info = os.stat(real)
+        except (FileNotFoundError, NotADirectoryError):
+            raise HTTPError(404, "not found") from None
+        except PermissionError:
+            raise HTTPError(403, "this path cannot be read") from None
+        if stat.S_ISDIR(info.st_mode):
+            return self.serve_directory(request, str(real))
+        fd, info = open_regular(str(real))
+        return file_response(real.name, str(real), fd, info)
+
+    def serve_directory(self, request: Request, real: str) -> Response:
+        """A directory: redirect to the slash form, then index.html, then a listing."""
+        if not request.path.endswith("/"):
+            return self.redirect_to_slash(request)
+        index = os.path.join(real, "index.html")
+        try:
+            fd, info = open_regular(index)
+        except HTTPError:
+            return self.list_directory(request, real)
+        return file_response("index.html", index, fd, info)
+
+    def redirect_to_slash(self, request: Request) -> Response:
+        """301 to the directory's slash form.
+
+        The Location is rebuilt from the checked segments, so it starts with exactly one ``/``
+        (``//host/dir`` must not become a protocol-relative redirect: CVE-2021-28861).
+        """
+        names = url_segments(request.path, hidden=self.config.hidden)
+        location = "/" + "".join(urllib.parse.quote(name) + "/" for name in names)
+        _, _, query = request.target.partition("?")
+        if query:
+            location += "?" + query
+        return Response(301, Headers([("Location", location)]), b"")
+
+    def list_directory(self, request: Request, real: str) -> Response:
+        """A directory without index.html; listings are built in porch.app.listing."""
+        raise HTTPError(403, "directory listings are not available")

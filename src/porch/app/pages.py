@@ -1,0 +1,56 @@
+"""porch's own pages (error pages now; listings later), rendered with Jinja2.
+
+These templates ship inside the package and are trusted; user templates under ROOT are a
+different, sandboxed environment. Autoescaping is on: every value put into a page is escaped.
+"""
+
+from __future__ import annotations
+
+import json
+
+import jinja2
+
+from porch.http import Headers, HTTPError, Request, Response, negotiate, text_response
+
+ENVIRONMENT = jinja2.Environment(
+    loader=jinja2.PackageLoader("porch.app", "templates"),
+    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+ERROR_FORMATS = ("text/plain", "text/html", "application/json")
+
+
+def html_response(status: int, html: str, headers: Headers | None = None) -> Response:
+    """A ``text/html; charset=utf-8`` response."""
+    out = headers if headers is not None else Headers()
+    out.set("Content-Type", "text/html; charset=utf-8")
+    return Response(status, out, html.encode("utf-8"))
+
+
+def json_response(status: int, data: object, headers: Headers | None = None) -> Response:
+    """An ``application/json`` response (UTF-8, compact)."""
+    out = headers if headers is not None else Headers()
+    out.set("Content-Type", "application/json")
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Response(status, out, body)
+
+
+def error_response(request: Request, error: HTTPError) -> Response:
+    """The error page for ``error`` in the format the client prefers (plain text by default).
+
+    Only ``error.status``, its reason and ``error.detail`` appear in it: details are written in
+    the client's terms, never with server paths or tracebacks.
+    """
+    headers = Headers(list(error.headers.items()))
+    chosen = negotiate(request.headers.get("accept"), ERROR_FORMATS) or "text/plain"
+    if chosen == "text/html":
+        page = ENVIRONMENT.get_template("error.html").render(
+            status=error.status, reason=error.reason, detail=error.detail
+        )
+        return html_response(error.status, page, headers)
+    if chosen == "application/json":
+        data = {"status": error.status, "error": error.reason, "detail": error.detail}
+        return json_response(error.status, data, headers)
+    return text_response(error.status, f"{error.status} {error.reason}: {error.detail}\n", headers)

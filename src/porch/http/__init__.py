@@ -1,0 +1,59 @@
+"""``porch.http``: the protocol, sans-IO.
+
+Requests, responses, headers, errors and small pure functions. Nothing here touches sockets,
+files or asyncio; ``porch.app`` and ``porch.server`` build on it.
+"""
+
+from __future__ import annotations
+
+from porch.http.dates import format_http_date, parse_http_date
+from porch.http.errors import HTTPError, ProtocolError, reason_phrase
+from porch.http.headers import Headers
+from porch.http.negotiation import negotiate, parse_accept
+from porch.http.parse import (
+    KNOWN_METHODS,
+    check_head,
+    is_token,
+    parse_query,
+    parse_request,
+    parse_target,
+)
+from porch.http.request import Request
+from porch.http.response import (
+    Body,
+    FileBody,
+    Handler,
+    Response,
+    body_allowed,
+    body_length,
+    plain_error,
+    status_line,
+    text_response,
+)
+
+__all__ = [
+    "KNOWN_METHODS",
+    "Body",
+    "FileBody",
+    "HTTPError",
+    "Handler",
+    "Headers",
+    "ProtocolError",
+    "Request",
+    "Response",
+    "body_allowed",
+    "body_length",
+    "check_head",
+    "format_http_date",
+    "is_token",
+    "negotiate",
+    "parse_accept",
+    "parse_http_date",
+    "parse_query",
+    "parse_request",
+    "parse_target",
+    "plain_error",
+    "reason_phrase",
+    "status_line",
+    "text_response",
+]

@@ -1,0 +1,25 @@
+"""HTTP dates (RFC 9110 §5.6.7): IMF-fixdate out, the three historic formats in."""
+
+from __future__ import annotations
+
+import email.utils
+
+
+def format_http_date(timestamp: float) -> str:
+    """``Sun, 06 Nov 1994 08:49:37 GMT`` for a POSIX timestamp."""
+    return email.utils.formatdate(timestamp, usegmt=True)
+
+
+def parse_http_date(value: str) -> float | None:
+    """The POSIX timestamp of an HTTP date, or None when it is not one.
+
+    An invalid date is not an error: RFC 9110 says a recipient ignores a conditional header
+    whose date it cannot parse.
+    """
+    try:
+        parsed = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.timestamp()

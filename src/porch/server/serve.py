@@ -1,0 +1,117 @@
+"""Listening, the event loop, signals and graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import resource
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from porch.config import Config
+from porch.http import Handler
+from porch.server.accesslog import AccessLog
+from porch.server.connection import Connection, ServerState
+
+log = logging.getLogger("porch.server")
+
+
+class StartupError(Exception):
+    """The server cannot start (port in use, bad address); the message says why."""
+
+
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
+    """The event loop to run on: ``uvloop``, ``asyncio``, or ``auto`` (uvloop when installed)."""
+    if name in ("auto", "uvloop"):
+        try:
+            import uvloop
+        except ImportError:
+            if name == "uvloop":
+                raise StartupError(
+                    "--loop uvloop was asked for, but uvloop is not installed"
+                ) from None
+        else:
+            factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+            return factory
+    return asyncio.new_event_loop
+
+
+def raise_file_limit() -> None:
+    """Lift the soft open-file limit to the hard one: each connection is a descriptor."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def url_host(host: str) -> str:
+    """``host`` as it appears in a URL (IPv6 literals in brackets)."""
+    return f"[{host}]" if ":" in host else host
+
+
+async def serve(
+    config: Config,
+    handler: Handler,
+    *,
+    announce: TextIO | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve ``handler`` on ``config.host``/``config.port`` until SIGINT/SIGTERM or ``stop``.
+
+    On stop: close the listening socket, close idle connections, let responses in flight
+    finish for up to ``config.shutdown_grace`` seconds, then abort what is left.
+    Raises ``StartupError`` when the address cannot be bound.
+    """
+    loop = asyncio.get_running_loop()
+    state = ServerState()
+    access_log = None if config.quiet else AccessLog()
+    raise_file_limit()
+    try:
+        server = await loop.create_server(
+            lambda: Connection(handler, config, state, access_log),
+            host=config.host,
+            port=config.port,
+            reuse_address=True,
+            backlog=2048,
+        )
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise StartupError(f"port {config.port} on {config.host} is already in use") from None
+        raise StartupError(f"cannot listen on {config.host}:{config.port}: {error}") from None
+
+    out = announce if announce is not None else sys.stdout
+    for sock in server.sockets:
+        host, port = sock.getsockname()[:2]
+        out.write(f"porch serving {config.root} at http://{url_host(host)}:{port}/\n")
+    out.flush()
+
+    stop = stop if stop is not None else asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        state.shutting_down = True
+        server.close()
+        for connection in list(state.connections):
+            connection.shutdown()
+        deadline = time.monotonic() + config.shutdown_grace
+        while state.connections and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for connection in list(state.connections):
+            if connection.transport is not None:
+                connection.transport.abort()
+        await asyncio.sleep(0)
+
+
+def run(config: Config, handler: Handler) -> None:
+    """Run ``serve`` on the configured event loop until stopped (blocking)."""
+    with asyncio.Runner(loop_factory=loop_factory(config.loop)) as runner:
+        runner.run(serve(config, handler))
