@@ -33,8 +33,22 @@ class ProtocolError(HTTPError):
     """The request bytes themselves are unacceptable; the connection closes after the answer."""
 
 
+_RFC9110_PHRASES = {
+    413: "Content Too Large",
+    414: "URI Too Long",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
+}
+
+
 def reason_phrase(status: int) -> str:
-    """The standard reason phrase for ``status`` ("Unknown" for unregistered codes)."""
+    """The RFC 9110 reason phrase for ``status`` ("Unknown" for unregistered codes).
+
+    Python 3.11's ``HTTPStatus`` still has the RFC 7231 names for a few codes; the newer ones
+    win here.
+    """
+    if status in _RFC9110_PHRASES:
+        return _RFC9110_PHRASES[status]
     try:
         return HTTPStatus(status).phrase
     except ValueError:

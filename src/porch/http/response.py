@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
-from porch.http.errors import HTTPError
+from porch.http.errors import HTTPError, reason_phrase
 from porch.http.headers import Headers
 from porch.http.request import Request
 
@@ -48,7 +48,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 STATUS_LINES: dict[int, bytes] = {
-    status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode("latin-1")
+    status.value: f"HTTP/1.1 {status.value} {reason_phrase(status.value)}\r\n".encode("latin-1")
     for status in HTTPStatus
 }
 
