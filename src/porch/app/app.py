@@ -94,7 +94,7 @@ class App:
         (``//host/dir`` must not become a protocol-relative redirect: CVE-2021-28861).
         """
         names = url_segments(request.path, hidden=self.config.hidden)
-        location = "/" + "".join(urllib.parse.quote(name) + "/" for name in names)
+        location = request.root_path + "/" + "".join(urllib.parse.quote(n) + "/" for n in names)
         _, _, query = request.target.partition("?")
         if query:
             location += "?" + query

@@ -23,7 +23,9 @@ class Request:
     in it is a real segment boundary. ``query`` maps each parameter to all its values in order.
     ``body`` yields the body in chunks as they arrive from the client, with backpressure: it is
     consumed at most once, and raises ``HTTPError`` (400, 408, 413) when the body is malformed,
-    too slow or too large.
+    too slow or too large. ``root_path`` is the prefix the app is mounted under when it runs
+    inside another ASGI application (``""`` on porch's own server): links and redirects that
+    the app builds from ``path`` put it in front.
     """
 
     method: str
@@ -35,6 +37,7 @@ class Request:
     client: tuple[str, int] | None = None
     body: AsyncIterable[bytes] = field(default_factory=_no_body)
     scheme: str = "http"
+    root_path: str = ""
 
     @property
     def content_length(self) -> int | None:

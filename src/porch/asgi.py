@@ -1,0 +1,199 @@
+"""``porch.asgi``: the same ``App`` as an ASGI 3 application.
+
+Theory of operation. The adapter translates only: an ASGI ``http`` scope becomes a
+``porch.http.Request`` (through the same ``parse_target`` and ``check_head`` rules as porch's own
+server, so a path refused there is refused here), ``receive`` becomes the request body iterator,
+and the ``Response`` goes back through ``send``. File bodies use the ``http.response.pathsend``
+extension when the host server offers it and the whole file is sent; otherwise they stream in
+bounded chunks. Limits and timeouts on the wire (header size, keep-alive, body timeouts) are the
+host server's: see docs/asgi.md.
+
+Mounted under a prefix (Starlette's ``Mount``, uvicorn's ``--root-path``), ``scope["path"]``
+includes ``scope["root_path"]`` (ASGI spec); the adapter strips it and hands the prefix to the
+app as ``Request.root_path`` so redirects point back under the mount.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from porch.app import App
+from porch.config import Config
+from porch.http import (
+    FileBody,
+    Headers,
+    HTTPError,
+    Request,
+    Response,
+    body_allowed,
+    body_length,
+    check_head,
+    parse_query,
+    parse_target,
+    plain_error,
+)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+CHUNK_SIZE = 256 * 1024
+_FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection"})
+
+
+def _route_target(scope: Scope) -> str:
+    """The request-target below the mount point, raw (percent-escapes intact)."""
+    root_path: str = scope.get("root_path", "")
+    raw: bytes | None = scope.get("raw_path")
+    if raw is not None:
+        target = raw.decode("latin-1")
+        prefix = root_path.encode("utf-8").decode("latin-1")
+    else:
+        target = quote(scope["path"], safe="/:@!$&'()*+,;=-._~")
+        prefix = quote(root_path, safe="/:@!$&'()*+,;=-._~")
+    if prefix and target.startswith(prefix) and target[len(prefix) : len(prefix) + 1] in ("/", ""):
+        target = target[len(prefix) :] or "/"
+    query: bytes = scope.get("query_string", b"")
+    return target + ("?" + query.decode("latin-1") if query else "")
+
+
+async def _body(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise HTTPError(400, "the client closed the connection")
+        chunk: bytes = message.get("body", b"")
+        if chunk:
+            yield chunk
+        if not message.get("more_body", False):
+            return
+
+
+class PorchASGI:
+    """An ASGI 3 application serving ``app`` (a porch ``App``)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            raise ValueError(f"porch.asgi serves HTTP only, not {scope['type']!r}")
+        method: str = scope["method"]
+        headers = Headers(
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+        )
+        client = scope.get("client")
+        target = _route_target(scope)
+        try:
+            check_head(method, "1.1" if "host" in headers else "1.0", headers)
+            path, query = parse_target(target)
+            request = Request(
+                method=method,
+                target=target,
+                path=path,
+                query=parse_query(query),
+                version=scope.get("http_version", "1.1"),
+                headers=headers,
+                client=(str(client[0]), int(client[1])) if client else None,
+                body=_body(receive),
+                scheme=scope.get("scheme", "http"),
+                root_path=scope.get("root_path", ""),
+            )
+        except HTTPError as error:
+            await self._send(scope, send, method, plain_error(error))
+            return
+        response = await self.app.handle(request)
+        await self._send(scope, send, method, response)
+
+    async def _send(self, scope: Scope, send: Send, method: str, response: Response) -> None:
+        body = response.body
+        with_body = body_allowed(method, response.status)
+        raw_headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in response.headers
+            if name.lower().encode("latin-1") not in _FRAMING
+        ]
+        length = body_length(body)
+        if length is not None and response.status >= 200 and response.status not in (204, 304):
+            raw_headers.append((b"content-length", str(length).encode("ascii")))
+        if isinstance(body, FileBody):
+            await self._send_file(scope, send, response.status, raw_headers, body, with_body)
+            return
+        await send(
+            {"type": "http.response.start", "status": response.status, "headers": raw_headers}
+        )
+        if isinstance(body, bytes):
+            await send({"type": "http.response.body", "body": body if with_body else b""})
+            return
+        if with_body:
+            async for chunk in body:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        else:
+            closer = getattr(body, "aclose", None)
+            if closer is not None:
+                await closer()
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _send_file(
+        self,
+        scope: Scope,
+        send: Send,
+        status: int,
+        raw_headers: list[tuple[bytes, bytes]],
+        body: FileBody,
+        with_body: bool,
+    ) -> None:
+        fd = body.fd if body.fd is not None else os.open(body.path, os.O_RDONLY)
+        try:
+            start = {"type": "http.response.start", "status": status, "headers": raw_headers}
+            await send(start)
+            if not with_body:
+                await send({"type": "http.response.body", "body": b""})
+                return
+            whole = body.offset == 0 and body.length == os.fstat(fd).st_size
+            if whole and "http.response.pathsend" in scope.get("extensions", {}):
+                await send({"type": "http.response.pathsend", "path": body.path})
+                return
+            sent = 0
+            while sent < body.length:
+                data = os.pread(fd, min(CHUNK_SIZE, body.length - sent), body.offset + sent)
+                if not data:
+                    break
+                sent += len(data)
+                more = sent < body.length
+                await send({"type": "http.response.body", "body": data, "more_body": more})
+            if sent < body.length:
+                await send({"type": "http.response.body", "body": b""})
+        finally:
+            os.close(fd)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def app(root: str | os.PathLike[str] = ".", **settings: Any) -> PorchASGI:
+    """An ASGI application serving ``root`` with porch's behaviour.
+
+    ``settings`` are ``porch.config.Config`` fields (``hidden=True``, ``upload_dir=...``).
+    The root is checked now, loudly: a missing directory raises ``ValueError`` at import
+    time of the host application, not a 404 per request.
+    """
+    path = Path(root).expanduser()
+    if not path.is_dir():
+        raise ValueError(f"porch.asgi root is not a directory: {root}")
+    return PorchASGI(App(Config(root=path.resolve(strict=True), **settings)))

@@ -1,0 +1,126 @@
+"""porch.asgi called directly with ASGI messages (no server): translation only."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import porch.asgi
+
+
+def call(
+    app: porch.asgi.PorchASGI,
+    path: str,
+    *,
+    method: str = "GET",
+    root_path: str = "",
+    raw_path: bytes | None = None,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    extensions: dict[str, Any] | None = None,
+    body: list[bytes] | None = None,
+) -> tuple[int, dict[str, str], bytes, list[dict[str, Any]]]:
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": raw_path if raw_path is not None else path.encode(),
+        "root_path": root_path,
+        "query_string": b"",
+        "headers": headers if headers is not None else [(b"host", b"test")],
+        "client": ("127.0.0.1", 1234),
+        "extensions": extensions or {},
+    }
+    chunks = list(body or [b""])
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        chunk = chunks.pop(0) if chunks else b""
+        return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = sent[0]
+    headers_out = {k.decode(): v.decode() for k, v in start["headers"]}
+    data = b"".join(m.get("body", b"") for m in sent[1:] if m["type"] == "http.response.body")
+    return start["status"], headers_out, data, sent
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "a.txt").write_text("hello asgi\n")
+    (tmp_path / "big.bin").write_bytes(b"x" * (600 * 1024))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "index.html").write_text("<p>sub</p>")
+    return tmp_path
+
+
+def test_serves_a_file(root: Path) -> None:
+    status, headers, body, _ = call(porch.asgi.app(root), "/a.txt")
+    assert status == 200
+    assert body == b"hello asgi\n"
+    assert headers["content-type"] == "text/plain; charset=utf-8"
+    assert headers["content-length"] == str(len(body))
+
+
+def test_large_file_streams_in_bounded_chunks(root: Path) -> None:
+    status, _, body, sent = call(porch.asgi.app(root), "/big.bin")
+    assert status == 200
+    assert body == b"x" * (600 * 1024)
+    assert max(len(m.get("body", b"")) for m in sent[1:]) <= porch.asgi.CHUNK_SIZE
+
+
+def test_uses_pathsend_when_the_server_offers_it(root: Path) -> None:
+    extensions = {"http.response.pathsend": {}}
+    _, _, _, sent = call(porch.asgi.app(root), "/big.bin", extensions=extensions)
+    assert sent[-1] == {"type": "http.response.pathsend", "path": str(root / "big.bin")}
+
+
+def test_mounted_under_a_prefix_strips_it_and_redirects_back_under_it(root: Path) -> None:
+    app = porch.asgi.app(root)
+    status, _, body, _ = call(app, "/files/a.txt", root_path="/files")
+    assert (status, body) == (200, b"hello asgi\n")
+    status, headers, _, _ = call(app, "/files/sub", root_path="/files")
+    assert status == 301
+    assert headers["location"] == "/files/sub/"
+
+
+def test_refuses_what_the_server_refuses(root: Path) -> None:
+    app = porch.asgi.app(root)
+    assert call(app, "/a/b", raw_path=b"/a%2fb")[0] == 400
+    assert call(app, "/../etc/passwd")[0] == 400
+    assert call(app, "/nothing")[0] == 404
+
+
+def test_head_has_length_and_no_body(root: Path) -> None:
+    status, headers, body, _ = call(porch.asgi.app(root), "/a.txt", method="HEAD")
+    assert status == 200
+    assert headers["content-length"] == "11"
+    assert body == b""
+
+
+def test_lifespan_completes() -> None:
+    messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    app = porch.asgi.PorchASGI.__new__(porch.asgi.PorchASGI)
+    asyncio.run(app({"type": "lifespan"}, receive, send))
+    assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def test_missing_root_is_an_error_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a directory"):
+        porch.asgi.app(tmp_path / "missing")
