@@ -15,6 +15,7 @@ from pathlib import Path
 from porch import __version__, config
 from porch.app import App
 from porch.config import Config
+from porch.configfile import ConfigFileError, load_defaults
 from porch.server import StartupError, run
 
 
@@ -97,8 +98,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=config.DEFAULT_SHUTDOWN_GRACE,
         help="seconds requests in flight may take to finish on SIGINT/SIGTERM",
     )
+    parser.add_argument(
+        "--config", metavar="FILE", help="read settings from a TOML file (flags override it)"
+    )
     parser.add_argument("--version", action="version", version=f"porch {__version__}")
     return parser
+
+
+def parse_arguments(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> argparse.Namespace:
+    """Parse ``argv`` with ``--config FILE`` values as defaults under the flags."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--config")
+    known, _ = early.parse_known_args(argv)
+    if known.config is not None:
+        try:
+            parser.set_defaults(**load_defaults(Path(known.config), parser))
+        except ConfigFileError as error:
+            parser.error(str(error))
+    return parser.parse_args(argv)
 
 
 def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Config:
@@ -132,7 +151,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run porch; returns the exit status (0 after a clean stop, 2 for a bad start)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(parser, argv)
     settings = config_from_args(args, parser)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = App(settings)
