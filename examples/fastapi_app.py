@@ -1,0 +1,24 @@
+"""porch's file server mounted inside a FastAPI application.
+
+Run:  PORCH_ROOT=~/Public uvicorn examples.fastapi_app:app
+Then: /api/hello is FastAPI's, everything under /files/ is porch's (listings, ranges,
+conditional requests, error pages).
+"""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+
+import porch.asgi
+
+app = FastAPI(title="porch inside FastAPI")
+
+
+@app.get("/api/hello")
+def hello() -> dict[str, str]:
+    return {"hello": "from FastAPI"}
+
+
+app.mount("/files", porch.asgi.app(os.environ.get("PORCH_ROOT", ".")), name="files")
