@@ -17,6 +17,7 @@ from porch.app import App
 from porch.config import Config
 from porch.configfile import ConfigFileError, load_defaults
 from porch.server import StartupError, run
+from porch.server.workers import run_workers
 
 
 def _positive(kind: Callable[[str], float | int]) -> Callable[[str], float | int]:
@@ -44,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="no access log")
     parser.add_argument(
         "--loop", choices=("auto", "asyncio", "uvloop"), default="auto", help="event loop"
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=config.DEFAULT_WORKERS,
+        help="server processes sharing the port (SO_REUSEPORT), supervised",
     )
     limits = parser.add_argument_group("limits and timeouts")
     positive_int, positive_float = _positive(int), _positive(float)
@@ -145,6 +152,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         max_connections=args.max_connections,
         max_pipeline=args.max_pipeline,
         shutdown_grace=args.shutdown_grace,
+        workers=args.workers,
     )
 
 
@@ -154,9 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(parser, argv)
     settings = config_from_args(args, parser)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = App(settings)
     try:
-        run(settings, app)
+        if settings.workers > 1:
+            return run_workers(settings, lambda: App(settings))
+        run(settings, App(settings))
     except StartupError as error:
         print(f"porch: error: {error}", file=sys.stderr)
         return 2

@@ -20,6 +20,7 @@ DEFAULT_KEEPALIVE_TIMEOUT = 15.0
 DEFAULT_MAX_CONNECTIONS = 1024
 DEFAULT_SHUTDOWN_GRACE = 5.0
 DEFAULT_MAX_PIPELINE = 32
+DEFAULT_WORKERS = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,3 +45,4 @@ class Config:
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_pipeline: int = DEFAULT_MAX_PIPELINE
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
+    workers: int = DEFAULT_WORKERS

@@ -8,6 +8,7 @@ import errno
 import logging
 import resource
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -60,35 +61,46 @@ async def serve(
     *,
     announce: TextIO | None = None,
     stop: asyncio.Event | None = None,
+    sock: socket.socket | None = None,
+    quiet_start: bool = False,
 ) -> None:
     """Serve ``handler`` on ``config.host``/``config.port`` until SIGINT/SIGTERM or ``stop``.
 
     On stop: close the listening socket, close idle connections, let responses in flight
     finish for up to ``config.shutdown_grace`` seconds, then abort what is left.
-    Raises ``StartupError`` when the address cannot be bound.
+    Raises ``StartupError`` when the address cannot be bound. ``sock`` is an already
+    listening socket to serve on (shared by ``--workers`` where SO_REUSEPORT is missing);
+    ``quiet_start`` skips the start-up banner (workers leave it to their parent).
     """
     loop = asyncio.get_running_loop()
     state = ServerState()
     access_log = None if config.quiet else AccessLog()
     raise_file_limit()
     try:
-        server = await loop.create_server(
-            lambda: Connection(handler, config, state, access_log),
-            host=config.host,
-            port=config.port,
-            reuse_address=True,
-            backlog=2048,
-        )
+        if sock is not None:
+            server = await loop.create_server(
+                lambda: Connection(handler, config, state, access_log), sock=sock, backlog=2048
+            )
+        else:
+            server = await loop.create_server(
+                lambda: Connection(handler, config, state, access_log),
+                host=config.host,
+                port=config.port,
+                reuse_address=True,
+                reuse_port=config.workers > 1,
+                backlog=2048,
+            )
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise StartupError(f"port {config.port} on {config.host} is already in use") from None
         raise StartupError(f"cannot listen on {config.host}:{config.port}: {error}") from None
 
     out = announce if announce is not None else sys.stdout
-    for sock in server.sockets:
-        host, port = sock.getsockname()[:2]
-        out.write(f"porch serving {config.root} at http://{url_host(host)}:{port}/\n")
-    out.flush()
+    if not quiet_start:
+        for listener in server.sockets:
+            host, port = listener.getsockname()[:2]
+            out.write(f"porch serving {config.root} at http://{url_host(host)}:{port}/\n")
+        out.flush()
 
     stop = stop if stop is not None else asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -111,7 +123,9 @@ async def serve(
         await asyncio.sleep(0)
 
 
-def run(config: Config, handler: Handler) -> None:
+def run(
+    config: Config, handler: Handler, *, sock: socket.socket | None = None, announce: bool = True
+) -> None:
     """Run ``serve`` on the configured event loop until stopped (blocking)."""
     with asyncio.Runner(loop_factory=loop_factory(config.loop)) as runner:
-        runner.run(serve(config, handler))
+        runner.run(serve(config, handler, sock=sock, quiet_start=not announce))
