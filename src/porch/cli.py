@@ -14,6 +14,7 @@ from pathlib import Path
 
 from porch import __version__, config
 from porch.app import App
+from porch.app.routes import RouteLoadError
 from porch.config import Config
 from porch.server import StartupError, run
 
@@ -97,6 +98,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=config.DEFAULT_SHUTDOWN_GRACE,
         help="seconds requests in flight may take to finish on SIGINT/SIGTERM",
     )
+    parser.set_defaults(builtin_routes=True)  # before the flag, whose own default is SUPPRESS
+    pages = parser.add_argument_group("pages (routes and templates; see docs/pages.md)")
+    pages.add_argument(
+        "--routes",
+        action="append",
+        default=[],
+        metavar="MODULE_OR_PATH",
+        help="import a module (dotted name or .py file) defining register(app); repeatable",
+    )
+    pages.add_argument(
+        "--no-builtin-routes",
+        dest="builtin_routes",
+        action="store_false",
+        default=argparse.SUPPRESS,  # no misleading "(default: True)" in --help
+        help="turn off the built-in routes (/time)",
+    )
     parser.add_argument("--version", action="version", version=f"porch {__version__}")
     return parser
 
@@ -126,6 +143,8 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         max_connections=args.max_connections,
         max_pipeline=args.max_pipeline,
         shutdown_grace=args.shutdown_grace,
+        builtin_routes=args.builtin_routes,
+        routes=tuple(args.routes),
     )
 
 
@@ -135,7 +154,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = config_from_args(args, parser)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = App(settings)
+    try:
+        app = App(settings)
+    except RouteLoadError as error:
+        print(f"porch: error: {error}", file=sys.stderr)
+        return 2
     try:
         run(settings, app)
     except StartupError as error:

@@ -44,3 +44,7 @@ class Config:
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_pipeline: int = DEFAULT_MAX_PIPELINE
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
+    # Dynamic and templated pages (docs/pages.md): /time and other built-in routes, and
+    # route modules (dotted names or .py paths) imported at start.
+    builtin_routes: bool = True
+    routes: tuple[str, ...] = ()
