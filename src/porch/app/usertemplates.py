@@ -76,6 +76,15 @@ def is_template_source(name: str) -> bool:
     return name.endswith(TEMPLATE_SUFFIX) and len(name) > len(TEMPLATE_SUFFIX)
 
 
+def names_template_source(segment: str) -> bool:
+    """True when a URL segment could name a template source: ends in ``.j2`` in any case.
+
+    Wider than ``is_template_source`` on purpose: on a case-insensitive file system
+    ``/greet.html.J2`` would open ``greet.html.j2``.
+    """
+    return segment.lower().endswith(TEMPLATE_SUFFIX)
+
+
 def served_name(filename: str) -> str:
     """The name a file is served under: ``greet.html.j2`` -> ``greet.html``; others unchanged.
 
@@ -215,7 +224,7 @@ class UserTemplates:
         whose last segment names a template source.
         """
         names = url_segments(url_path, hidden=self.hidden)
-        if names and is_template_source(names[-1]):
+        if names and names_template_source(names[-1]):
             raise HTTPError(404, "not found")
         if url_path.endswith("/"):
             names = [*names, "index.html" + TEMPLATE_SUFFIX]
@@ -237,7 +246,7 @@ class UserTemplates:
         """
         if request.method not in ("GET", "HEAD"):
             last = request.path.rstrip("/").rsplit("/", 1)[-1]
-            if is_template_source(last):
+            if names_template_source(last):
                 raise HTTPError(404, "not found")
             return None
         found = self.find(request.path)
