@@ -215,6 +215,7 @@ class UserTemplates:
             loader=RootLoader(root, hidden=hidden),
             autoescape=autoescape_for,
             auto_reload=True,
+            keep_trailing_newline=True,  # a rendered file ends as its source does
         )
 
     def find(self, url_path: str) -> tuple[str, str] | None:
