@@ -380,3 +380,16 @@ def test_module_may_replace_time_when_builtins_are_off(site: Path, tmp_path: Pat
     module.write_text("def register(app):\n    app.route('/time')(lambda r: 'my time')\n")
     client = Client(make_app(site, builtin_routes=False, routes=(str(module),)))
     assert client.get("/time").text == "my time"
+
+
+def test_command_line_flags_reach_config(site: Path) -> None:
+    from porch.cli import build_parser, config_from_args
+
+    parser = build_parser()
+    default = config_from_args(parser.parse_args([str(site)]), parser)
+    assert (default.builtin_routes, default.routes) == (True, ())
+    args = parser.parse_args(
+        [str(site), "--routes", "a.b", "--routes", "c.py", "--no-builtin-routes"]
+    )
+    settings = config_from_args(args, parser)
+    assert (settings.builtin_routes, settings.routes) == (False, ("a.b", "c.py"))
