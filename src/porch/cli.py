@@ -98,7 +98,6 @@ def build_parser() -> argparse.ArgumentParser:
         default=config.DEFAULT_SHUTDOWN_GRACE,
         help="seconds requests in flight may take to finish on SIGINT/SIGTERM",
     )
-    parser.set_defaults(builtin_routes=True)  # before the flag, whose own default is SUPPRESS
     pages = parser.add_argument_group("pages (routes and templates; see docs/pages.md)")
     pages.add_argument(
         "--routes",
@@ -108,11 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="import a module (dotted name or .py file) defining register(app); repeatable",
     )
     pages.add_argument(
-        "--no-builtin-routes",
-        dest="builtin_routes",
-        action="store_false",
-        default=argparse.SUPPRESS,  # no misleading "(default: True)" in --help
-        help="turn off the built-in routes (/time)",
+        "--no-builtin-routes", action="store_true", help="turn off the built-in routes (/time)"
     )
     parser.add_argument("--version", action="version", version=f"porch {__version__}")
     return parser
@@ -143,7 +138,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         max_connections=args.max_connections,
         max_pipeline=args.max_pipeline,
         shutdown_grace=args.shutdown_grace,
-        builtin_routes=args.builtin_routes,
+        builtin_routes=not args.no_builtin_routes,
         routes=tuple(args.routes),
     )
 
