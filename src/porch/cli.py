@@ -14,6 +14,7 @@ from pathlib import Path
 
 from porch import __version__, config
 from porch.app import App
+from porch.app.routes import RouteLoadError
 from porch.config import Config
 from porch.configfile import ConfigFileError, load_defaults
 from porch.server import StartupError, run
@@ -108,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", metavar="FILE", help="read settings from a TOML file (flags override it)"
     )
+    pages = parser.add_argument_group("pages (routes and templates; see docs/pages.md)")
+    pages.add_argument(
+        "--routes",
+        action="append",
+        default=[],
+        metavar="MODULE_OR_PATH",
+        help="import a module (dotted name or .py file) defining register(app); repeatable",
+    )
+    pages.add_argument(
+        "--no-builtin-routes", action="store_true", help="turn off the built-in routes (/time)"
+    )
     parser.add_argument("--version", action="version", version=f"porch {__version__}")
     return parser
 
@@ -153,6 +165,8 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         max_pipeline=args.max_pipeline,
         shutdown_grace=args.shutdown_grace,
         workers=args.workers,
+        builtin_routes=not args.no_builtin_routes,
+        routes=tuple(args.routes),
     )
 
 
@@ -163,9 +177,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = config_from_args(args, parser)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
+        app = App(settings)
+    except RouteLoadError as error:
+        print(f"porch: error: {error}", file=sys.stderr)
+        return 2
+    try:
         if settings.workers > 1:
-            return run_workers(settings, lambda: App(settings))
-        run(settings, App(settings))
+            return run_workers(settings, lambda: app)
+        run(settings, app)
     except StartupError as error:
         print(f"porch: error: {error}", file=sys.stderr)
         return 2

@@ -46,3 +46,7 @@ class Config:
     max_pipeline: int = DEFAULT_MAX_PIPELINE
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
     workers: int = DEFAULT_WORKERS
+    # Dynamic and templated pages (docs/pages.md): /time and other built-in routes, and
+    # route modules (dotted names or .py paths) imported at start.
+    builtin_routes: bool = True
+    routes: tuple[str, ...] = ()

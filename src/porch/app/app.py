@@ -12,10 +12,13 @@ import logging
 import os
 import stat
 import urllib.parse
+from collections.abc import Callable
 
 from porch.app.files import file_response, open_regular
 from porch.app.pages import error_response
 from porch.app.paths import resolve, url_segments
+from porch.app.routes import HandlerT, Routes, install_routes
+from porch.app.usertemplates import UserTemplates
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response
 
@@ -34,6 +37,15 @@ class App:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.root = config.root
+        self.routes = Routes()
+        self.templates = UserTemplates(self.root, hidden=config.hidden)
+        install_routes(self)  # raises RouteLoadError: porch.cli reports it and exits 2
+
+    def route(
+        self, path: str, methods: tuple[str, ...] = ("GET",)
+    ) -> Callable[[HandlerT], HandlerT]:
+        """Decorator registering a route: ``@app.route("/hello")`` (see porch.app.routes)."""
+        return self.routes.route(path, methods)
 
     async def __call__(self, request: Request) -> Response:
         return await self.handle(request)
@@ -54,6 +66,11 @@ class App:
 
     async def dispatch(self, request: Request) -> Response:
         """Route ``request`` to what answers it; raises ``HTTPError`` for refusals."""
+        response = await self.routes.dispatch(request)
+        if response is None:
+            response = self.templates.dispatch(request)
+        if response is not None:
+            return response
         method = request.method
         if method in READ_METHODS:
             return self.serve_path(request)

@@ -1,0 +1,279 @@
+"""Dynamic routes: Python functions answering exact URL paths, ``/time``, and route modules.
+
+Theory of operation. A ``Routes`` table maps an exact decoded URL path to a handler per
+method. ``App.dispatch`` asks it first: ``await routes.dispatch(request)`` returns a
+``Response`` when a route owns the path, or None to let templates and files answer. A route
+owns its path for every method: a method it was not registered for gets 405 with ``Allow``
+(HEAD is answered by the GET handler unless one is registered for HEAD; the server drops the
+body), and OPTIONS gets 204 with ``Allow``.
+
+Handlers are plain functions of the ``Request``. An ``async def`` runs on the event loop; a
+plain ``def`` runs in a worker thread (``asyncio.to_thread``) so a slow one (a database query,
+a subprocess) does not stall every other connection. What a handler returns becomes a
+response in ``to_response``: a ``Response`` as is, ``str`` as HTML, ``bytes`` as
+``application/octet-stream``, ``dict``/``list`` as JSON. Errors are not caught here: an
+``HTTPError`` becomes its error page and anything else a logged 500, both in ``App.handle``.
+
+Route modules (``porch --routes MODULE_OR_PATH``) are imported once at start by
+``install_routes``; each must define ``register(app)``. Every failure there (not found, syntax
+error, an exception at import or in ``register``, a bad route) is a ``RouteLoadError`` that the
+command line reports before serving (exit status 2), never a 500 on some later request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import importlib
+import importlib.util
+import inspect
+import os
+import re
+import sys
+import traceback
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from porch.app.pages import ENVIRONMENT, html_response, json_response
+from porch.http import KNOWN_METHODS, Headers, HTTPError, Request, Response, negotiate
+
+if TYPE_CHECKING:
+    from porch.app.app import App
+
+RouteResult = Response | str | bytes | dict[str, Any] | list[Any]
+"""What a handler may return (see ``to_response``)."""
+
+RouteHandler = Callable[[Request], RouteResult | Awaitable[RouteResult]]
+"""A route: a sync or async function of the ``Request``."""
+
+HandlerT = TypeVar("HandlerT", bound=RouteHandler)
+
+_SLASHES = re.compile(r"/{2,}")
+
+
+class RouteLoadError(Exception):
+    """A route module could not be loaded or registered; the message says which and why."""
+
+
+def normalize_route_path(path: str) -> str:
+    """The form routes are matched in: runs of ``/`` collapsed (``//time`` is ``/time``).
+
+    File serving drops empty segments too, so a route and the file it shadows answer the
+    same set of URLs. A trailing slash is kept: ``/time/`` is not ``/time``.
+    """
+    return _SLASHES.sub("/", path)
+
+
+def to_response(result: object, path: str) -> Response:
+    """Turn what a handler returned into a ``Response``.
+
+    ``Response`` passes through; ``str`` is ``text/html; charset=utf-8`` (the handler is
+    responsible for escaping what it puts in it); ``bytes`` is ``application/octet-stream``;
+    ``dict`` and ``list`` are JSON. Anything else is a programming error in the route
+    (``TypeError``, hence a logged 500).
+    """
+    if isinstance(result, Response):
+        return result
+    if isinstance(result, str):
+        return html_response(200, result)
+    if isinstance(result, bytes):
+        return Response(200, Headers([("Content-Type", "application/octet-stream")]), result)
+    if isinstance(result, dict | list):
+        return json_response(200, result)
+    raise TypeError(
+        f"route {path} returned {type(result).__name__}; "
+        "expected Response, str, bytes, dict or list"
+    )
+
+
+class Routes:
+    """The route table: exact path -> method -> handler.
+
+    Registration checks its arguments loudly (``ValueError``): a path must start with ``/``
+    and hold no query or fragment, methods must be ones porch knows, and one path and method
+    cannot have two handlers.
+    """
+
+    def __init__(self) -> None:
+        self._table: dict[str, dict[str, RouteHandler]] = {}
+
+    def add(self, path: str, handler: RouteHandler, methods: tuple[str, ...] = ("GET",)) -> None:
+        """Register ``handler`` for ``path`` (decoded, e.g. ``/café``) and ``methods``."""
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ValueError(f"a route path must start with /: {path!r}")
+        if "?" in path or "#" in path:
+            raise ValueError(f"a route path has no query or fragment: {path!r}")
+        if isinstance(methods, str):
+            methods = (methods,)
+        if not methods:
+            raise ValueError(f"route {path} needs at least one method")
+        path = normalize_route_path(path)
+        handlers = self._table.setdefault(path, {})
+        for method in methods:
+            upper = method.upper()
+            if upper not in KNOWN_METHODS:
+                raise ValueError(f"route {path}: unknown method {method!r}")
+            if upper in handlers:
+                hint = ""
+                if any(path == builtin for builtin, _ in BUILTIN_ROUTES):
+                    hint = " (a built-in route: turn those off with --no-builtin-routes)"
+                raise ValueError(f"route {path} already has a {upper} handler{hint}")
+        for method in methods:
+            handlers[method.upper()] = handler
+
+    def route(
+        self, path: str, methods: tuple[str, ...] = ("GET",)
+    ) -> Callable[[HandlerT], HandlerT]:
+        """Decorator form of ``add``; returns the function unchanged."""
+
+        def decorator(handler: HandlerT) -> HandlerT:
+            self.add(path, handler, methods)
+            return handler
+
+        return decorator
+
+    def paths(self) -> list[str]:
+        """Every registered path, sorted."""
+        return sorted(self._table)
+
+    def allowed(self, path: str) -> tuple[str, ...]:
+        """The methods ``path`` answers: its own, HEAD when it has GET, and OPTIONS."""
+        handlers = self._table.get(normalize_route_path(path), {})
+        methods = set(handlers)
+        if "GET" in methods:
+            methods.add("HEAD")
+        methods.add("OPTIONS")
+        return tuple(sorted(methods))
+
+    async def dispatch(self, request: Request) -> Response | None:
+        """The route's response for ``request``, or None when no route owns its path.
+
+        Raises ``HTTPError(405)`` (with ``Allow``) for a method the route lacks, and lets
+        whatever the handler raises propagate to ``App.handle``.
+        """
+        path = normalize_route_path(request.path)
+        handlers = self._table.get(path)
+        if handlers is None:
+            return None
+        method = request.method
+        handler = handlers.get(method)
+        if handler is None and method == "HEAD":
+            handler = handlers.get("GET")
+        if handler is None:
+            allowed = ", ".join(self.allowed(path))
+            if method == "OPTIONS":
+                return Response(204, Headers([("Allow", allowed)]))
+            raise HTTPError(405, f"{method} is not allowed on {path}", {"Allow": allowed})
+        if inspect.iscoroutinefunction(handler):
+            result: object = await handler(request)
+        else:
+            result = await asyncio.to_thread(handler, request)
+            if inspect.isawaitable(result):
+                result = await result
+        return to_response(result, path)
+
+
+# --- built-in routes ---------------------------------------------------------------------
+
+
+async def time_page(request: Request) -> Response:
+    """``/time``: the server's current time, local and UTC, in ISO 8601; never cached.
+
+    HTML by default; JSON (``{"local": ..., "utc": ..., "timezone": ...}``) for a client that
+    prefers ``application/json``.
+    """
+    now = datetime.datetime.now(datetime.UTC)
+    local = now.astimezone()
+    values = {
+        "local": local.isoformat(timespec="seconds"),
+        "utc": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "timezone": local.tzname() or "",
+    }
+    headers = Headers([("Cache-Control", "no-store")])
+    chosen = negotiate(request.headers.get("accept"), ("text/html", "application/json"))
+    if chosen == "application/json":
+        return json_response(200, values, headers)
+    page = ENVIRONMENT.get_template("time.html").render(**values)
+    return html_response(200, page, headers)
+
+
+BUILTIN_ROUTES: tuple[tuple[str, RouteHandler], ...] = (("/time", time_page),)
+
+
+# --- route modules -----------------------------------------------------------------------
+
+
+def _describe(error: BaseException) -> str:
+    """One exception as its last line(s), with file and line for syntax errors."""
+    return "".join(traceback.format_exception_only(error)).strip()
+
+
+def import_route_module(spec: str) -> ModuleType:
+    """Import a route module named by ``spec``: a path to a ``.py`` file, or a dotted name.
+
+    A spec ending in ``.py`` or containing a path separator is a file, imported under the name
+    ``porch_routes_<stem>`` (registered in ``sys.modules``, so dataclasses and pickling work).
+    Otherwise it is a module name, looked up on ``sys.path`` with the current directory first
+    (as ``python -m`` would), so ``porch --routes myroutes`` finds ``./myroutes.py``.
+    Raises ``RouteLoadError`` for every failure.
+    """
+    if spec.endswith(".py") or os.sep in spec or (os.altsep and os.altsep in spec):
+        path = Path(spec).expanduser()
+        if not path.is_file():
+            raise RouteLoadError(f"routes file not found: {spec}")
+        name = "porch_routes_" + re.sub(r"\W", "_", path.stem)
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise RouteLoadError(f"cannot import routes from {spec}: not a Python file")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as error:
+            del sys.modules[name]
+            raise RouteLoadError(f"cannot import routes from {spec}: {_describe(error)}") from error
+        return module
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(spec)
+    except ModuleNotFoundError as error:
+        if error.name is not None and spec.startswith(error.name):
+            raise RouteLoadError(f"routes module not found: {spec}") from error
+        raise RouteLoadError(f"cannot import routes from {spec}: {_describe(error)}") from error
+    except Exception as error:
+        raise RouteLoadError(f"cannot import routes from {spec}: {_describe(error)}") from error
+
+
+def load_route_module(app: App, spec: str) -> ModuleType:
+    """Import the module ``spec`` names and call its ``register(app)``; once, at start.
+
+    The contract for a route module: a top-level function ``register(app)`` that registers
+    routes with ``@app.route(path, methods=...)`` (or ``app.routes.add``). Its return value is
+    ignored. Raises ``RouteLoadError`` when there is no such function or it raises.
+    """
+    module = import_route_module(spec)
+    register = getattr(module, "register", None)
+    if not callable(register):
+        raise RouteLoadError(f"routes module {spec} has no register(app) function")
+    try:
+        register(app)
+    except Exception as error:
+        raise RouteLoadError(f"register(app) in {spec} failed: {_describe(error)}") from error
+    return module
+
+
+def install_routes(app: App) -> None:
+    """Register the built-in routes (unless turned off), then each ``--routes`` module in order.
+
+    Built-ins come first, so a module that registers ``/time`` again is told to use
+    ``--no-builtin-routes`` rather than silently winning or losing.
+    """
+    if app.config.builtin_routes:
+        for path, handler in BUILTIN_ROUTES:
+            app.routes.add(path, handler)
+    for spec in app.config.routes:
+        load_route_module(app, spec)
