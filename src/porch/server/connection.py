@@ -222,7 +222,8 @@ class Connection(asyncio.Protocol):
         self.writable = asyncio.Event()
         self.writable.set()
         self.lost = False
-        self.closing = False
+        self.closing = False  # no more requests will be read; answer the ones queued
+        self.framing_broken = False  # a response went out short: close right after it
         self.lingering = False
         self.eof = False
         self.buffered_body = 0
@@ -494,9 +495,14 @@ class Connection(asyncio.Protocol):
             keep_alive = job.keep_alive
         if job.body is not None and not job.body.complete:
             keep_alive = False  # the rest of the body would be read as the next request
-        if self.closing or self.state.shutting_down:
+        # Once no more requests will be read, the last response due says so; the ones before
+        # it still go out, in order (a malformed request after two good ones gets two answers
+        # and then its 400).
+        if (self.closing and len(self.pipeline) <= 1) or self.state.shutting_down:
             keep_alive = False
         sent = await self._send(request, response, keep_alive)
+        if self.framing_broken:
+            keep_alive = False
         self.state.total_requests += 1
         if self.access_log is not None:
             line = (
@@ -558,9 +564,14 @@ class Connection(asyncio.Protocol):
                 sent += len(chunk)
                 self.transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
                 await self.drain()
-        except HTTPError as error:
-            log.warning("response stream stopped: %s", error)
-            self.closing = True
+        except Exception as error:
+            # The head is out, so no error page can follow: end the connection without the
+            # last chunk, which tells the client the body is incomplete.
+            if isinstance(error, HTTPError):
+                log.warning("response stream stopped: %s", error)
+            else:
+                log.exception("response stream failed")
+            self.framing_broken = True
             return sent
         if chunked:
             self.transport.write(b"0\r\n\r\n")
@@ -585,7 +596,7 @@ class Connection(asyncio.Protocol):
                 data = os.pread(fd, body.length, body.offset)
                 self.transport.write(head + data)
                 if len(data) != body.length:
-                    self.closing = True  # the file shrank: the framing is now wrong
+                    self.framing_broken = True  # the file shrank: the framing is now wrong
                 await self.drain()
                 return len(data)
             self.transport.write(head)
@@ -598,7 +609,7 @@ class Connection(asyncio.Protocol):
             else:
                 sent = await self._copy_file(fd, body.offset, body.length)
             if sent != body.length:
-                self.closing = True
+                self.framing_broken = True
             return sent
         finally:
             os.close(fd)
