@@ -367,3 +367,20 @@ def test_large_file_arrives_intact(tmp_path: Path, big_site: tuple[Path, bytes],
         assert first.header("content-length") == str(BIG)
         assert hashlib.sha256(first.body).digest() == hashlib.sha256(data).digest()
         assert reader.read().status in (200, 206)  # framing intact after a sendfile
+
+
+def test_unread_body_is_drained_so_the_client_reads_its_answer(server: PorchProcess) -> None:
+    """Lingering close: a client still sending an unread body gets its 405, not a reset."""
+    body = b"x" * (2 * 1024 * 1024)
+    with server.connect() as sock:
+        sock.sendall(
+            b"POST /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        sock.sendall(body[:65536])
+        time.sleep(0.2)  # the server has answered and half-closed by now
+        sock.sendall(body[65536:])  # would be refused with a reset without the linger
+        reader = ResponseReader(sock)
+        response = reader.read()
+        assert response.status == 405
+        assert response.header("connection") == "close"
+        assert reader.closed(4)

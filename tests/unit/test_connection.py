@@ -347,3 +347,14 @@ def test_failing_response_stream_ends_the_connection(tmp_path: Path, failure: Ex
         assert not raw.endswith(b"0\r\n\r\n")  # no last chunk: the client sees it cut short
 
     asyncio.run(main())
+
+
+def test_first_byte_does_not_restart_the_header_clock(tmp_path: Path) -> None:
+    async def main() -> None:
+        connection = make(tmp_path, header_timeout=0.3)
+        await asyncio.sleep(0.2)
+        connection.data_received(b"G")  # a slowloris byte just before the deadline
+        await asyncio.sleep(0.2)  # 0.4 s since the connection opened
+        assert b"HTTP/1.1 408" in output(connection).output
+
+    asyncio.run(main())

@@ -218,6 +218,7 @@ class Connection(asyncio.Protocol):
         self.pipeline: deque[_Job] = deque()
         self.runner: asyncio.Task[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
+        self.head_timer_running = False
         self.reading = True
         self.writable = asyncio.Event()
         self.writable.set()
@@ -313,7 +314,10 @@ class Connection(asyncio.Protocol):
         self.url = bytearray()
         self.raw_headers = []
         self.header_bytes = 0
-        if self.timer is None or not self.pipeline:
+        # The head's clock starts at the first byte after an idle keep-alive wait, but a clock
+        # already running for it (from connection start) is not restarted by that byte: else a
+        # client could take twice the header timeout.
+        if not self.head_timer_running:
             self._arm(self.config.header_timeout, self._header_timeout)
 
     def on_url(self, url: bytes) -> None:
@@ -420,14 +424,17 @@ class Connection(asyncio.Protocol):
     def _arm(self, seconds: float, callback: Callable[[], None]) -> None:
         self._disarm()
         self.timer = self.loop.call_later(seconds, callback)
+        self.head_timer_running = callback == self._header_timeout
 
     def _disarm(self) -> None:
+        self.head_timer_running = False
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
 
     def _header_timeout(self) -> None:
         self.timer = None
+        self.head_timer_running = False
         if self.in_head:
             self._protocol_error(ProtocolError(408, "the request head did not arrive in time"))
         elif not self.pipeline:
