@@ -351,10 +351,10 @@ def test_failing_response_stream_ends_the_connection(tmp_path: Path, failure: Ex
 
 def test_first_byte_does_not_restart_the_header_clock(tmp_path: Path) -> None:
     async def main() -> None:
-        connection = make(tmp_path, header_timeout=0.3)
-        await asyncio.sleep(0.2)
-        connection.data_received(b"G")  # a slowloris byte just before the deadline
-        await asyncio.sleep(0.2)  # 0.4 s since the connection opened
+        connection = make(tmp_path, header_timeout=0.6)
+        await asyncio.sleep(0.3)
+        connection.data_received(b"G")  # a slowloris byte before the deadline
+        await asyncio.sleep(0.5)  # 0.8 s since the connection opened
         assert b"HTTP/1.1 408" in output(connection).output
 
     asyncio.run(main())
