@@ -60,7 +60,18 @@ async def read_body(response: Response, method: str) -> bytes:
         try:
             if not body_allowed(method, response.status):
                 return b""
-            return os.pread(fd, body.length, body.offset)
+            # lseek + read, not pread: pyfakefs fakes these but not pread, which would read
+            # whatever real descriptor shares the fake one's number.
+            os.lseek(fd, body.offset, os.SEEK_SET)
+            parts: list[bytes] = []
+            remaining = body.length
+            while remaining > 0:
+                part = os.read(fd, remaining)
+                if not part:
+                    break
+                parts.append(part)
+                remaining -= len(part)
+            return b"".join(parts)
         finally:
             os.close(fd)
     if isinstance(body, bytes):

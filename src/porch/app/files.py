@@ -25,6 +25,14 @@ for _type, _extension in (
 ):
     _TYPES.add_type(_type, _extension)
 
+_COMPRESSED = {
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "compress": "application/x-compress",
+    "br": "application/x-brotli",
+}
+
 _TEXT_APPLICATION = frozenset(
     {
         "application/json",
@@ -45,7 +53,11 @@ def content_type(name: str) -> str:
     answer is the same on every machine. A compression suffix (``.gz``) is not unwrapped: a
     ``.tar.gz`` is a gzip file to download, not a tar sent with Content-Encoding.
     """
-    kind, _ = _TYPES.guess_type(name, strict=False)
+    kind, encoding = _TYPES.guess_type(name, strict=False)
+    if encoding is not None:
+        # mimetypes reads "x.tar.gz" as a tar with gzip Content-Encoding; porch sends the bytes
+        # as they are, so the type is the compressor's.
+        kind = _COMPRESSED.get(encoding, "application/octet-stream")
     if kind is None:
         return "application/octet-stream"
     if kind.startswith("text/") or kind in _TEXT_APPLICATION:

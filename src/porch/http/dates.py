@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 
 
@@ -14,12 +15,13 @@ def parse_http_date(value: str) -> float | None:
     """The POSIX timestamp of an HTTP date, or None when it is not one.
 
     An invalid date is not an error: RFC 9110 says a recipient ignores a conditional header
-    whose date it cannot parse.
+    whose date it cannot parse. All three formats RFC 9110 requires are read; asctime's carries
+    no zone and is UTC by definition (HTTP dates are always GMT).
     """
     try:
         parsed = email.utils.parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError):
         return None
     if parsed.tzinfo is None:
-        return None
+        parsed = parsed.replace(tzinfo=datetime.UTC)
     return parsed.timestamp()

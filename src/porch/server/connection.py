@@ -218,11 +218,13 @@ class Connection(asyncio.Protocol):
         self.pipeline: deque[_Job] = deque()
         self.runner: asyncio.Task[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
+        self.head_timer_running = False
         self.reading = True
         self.writable = asyncio.Event()
         self.writable.set()
         self.lost = False
-        self.closing = False
+        self.closing = False  # no more requests will be read; answer the ones queued
+        self.framing_broken = False  # a response went out short: close right after it
         self.lingering = False
         self.eof = False
         self.buffered_body = 0
@@ -312,7 +314,10 @@ class Connection(asyncio.Protocol):
         self.url = bytearray()
         self.raw_headers = []
         self.header_bytes = 0
-        if self.timer is None or not self.pipeline:
+        # The head's clock starts at the first byte after an idle keep-alive wait, but a clock
+        # already running for it (from connection start) is not restarted by that byte: else a
+        # client could take twice the header timeout.
+        if not self.head_timer_running:
             self._arm(self.config.header_timeout, self._header_timeout)
 
     def on_url(self, url: bytes) -> None:
@@ -419,14 +424,17 @@ class Connection(asyncio.Protocol):
     def _arm(self, seconds: float, callback: Callable[[], None]) -> None:
         self._disarm()
         self.timer = self.loop.call_later(seconds, callback)
+        self.head_timer_running = callback == self._header_timeout
 
     def _disarm(self) -> None:
+        self.head_timer_running = False
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
 
     def _header_timeout(self) -> None:
         self.timer = None
+        self.head_timer_running = False
         if self.in_head:
             self._protocol_error(ProtocolError(408, "the request head did not arrive in time"))
         elif not self.pipeline:
@@ -494,9 +502,14 @@ class Connection(asyncio.Protocol):
             keep_alive = job.keep_alive
         if job.body is not None and not job.body.complete:
             keep_alive = False  # the rest of the body would be read as the next request
-        if self.closing or self.state.shutting_down:
+        # Once no more requests will be read, the last response due says so; the ones before
+        # it still go out, in order (a malformed request after two good ones gets two answers
+        # and then its 400).
+        if (self.closing and len(self.pipeline) <= 1) or self.state.shutting_down:
             keep_alive = False
         sent = await self._send(request, response, keep_alive)
+        if self.framing_broken:
+            keep_alive = False
         self.state.total_requests += 1
         if self.access_log is not None:
             line = (
@@ -558,9 +571,14 @@ class Connection(asyncio.Protocol):
                 sent += len(chunk)
                 self.transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
                 await self.drain()
-        except HTTPError as error:
-            log.warning("response stream stopped: %s", error)
-            self.closing = True
+        except Exception as error:
+            # The head is out, so no error page can follow: end the connection without the
+            # last chunk, which tells the client the body is incomplete.
+            if isinstance(error, HTTPError):
+                log.warning("response stream stopped: %s", error)
+            else:
+                log.exception("response stream failed")
+            self.framing_broken = True
             return sent
         if chunked:
             self.transport.write(b"0\r\n\r\n")
@@ -585,7 +603,7 @@ class Connection(asyncio.Protocol):
                 data = os.pread(fd, body.length, body.offset)
                 self.transport.write(head + data)
                 if len(data) != body.length:
-                    self.closing = True  # the file shrank: the framing is now wrong
+                    self.framing_broken = True  # the file shrank: the framing is now wrong
                 await self.drain()
                 return len(data)
             self.transport.write(head)
@@ -598,7 +616,7 @@ class Connection(asyncio.Protocol):
             else:
                 sent = await self._copy_file(fd, body.offset, body.length)
             if sent != body.length:
-                self.closing = True
+                self.framing_broken = True
             return sent
         finally:
             os.close(fd)
