@@ -14,8 +14,8 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
-echo "== ruff check";  python3 -m ruff check src tests bench examples
-echo "== ruff format"; python3 -m ruff format --check src tests bench examples
+echo "== ruff check";  python3 -m ruff check .
+echo "== ruff format"; python3 -m ruff format --check .
 echo "== mypy --strict"; python3 -m mypy
 echo "== pytest"
 python3 -m pytest "$@"

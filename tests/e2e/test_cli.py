@@ -64,7 +64,8 @@ def test_every_config_field_has_a_flag() -> None:
     options = {o for action in build_parser()._actions for o in action.option_strings}
     for field in dataclasses.fields(Config):
         if field.name != "root":
-            assert "--" + field.name.replace("_", "-") in options, field.name
+            flag = field.name.replace("_", "-")
+            assert {f"--{flag}", f"--no-{flag}"} & options, field.name
 
 
 def test_python_m_porch_serves_and_prints_its_url(tmp_path: Path) -> None:
