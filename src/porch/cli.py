@@ -17,6 +17,7 @@ from porch.app import App
 from porch.app.routes import RouteLoadError
 from porch.config import Config
 from porch.configfile import ConfigFileError, load_defaults
+from porch.http.forwarded import parse_networks
 from porch.server import StartupError, run
 from porch.server.workers import run_workers
 
@@ -101,10 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="pipelined requests queued per connection before reading pauses",
     )
     limits.add_argument(
+        "--max-query-fields",
+        type=positive_int,
+        default=config.DEFAULT_MAX_QUERY_FIELDS,
+        help="400 past this many query parameters",
+    )
+    limits.add_argument(
         "--shutdown-grace",
         type=positive_float,
         default=config.DEFAULT_SHUTDOWN_GRACE,
         help="seconds requests in flight may take to finish on SIGINT/SIGTERM",
+    )
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDRESS_OR_NETWORK",
+        help="believe X-Forwarded-For/-Proto from this proxy (repeatable; e.g. 127.0.0.1)",
     )
     parser.add_argument(
         "--config", metavar="FILE", help="read settings from a TOML file (flags override it)"
@@ -146,6 +160,10 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         parser.error(f"root directory does not exist: {args.root}")
     if not root.is_dir():
         parser.error(f"root is not a directory: {args.root}")
+    try:
+        parse_networks(args.trusted_proxy)
+    except ValueError as error:
+        parser.error(f"--trusted-proxy: {error}")
     if not 0 <= args.port <= 65535:
         parser.error(f"port out of range: {args.port}")
     return Config(
@@ -165,6 +183,8 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         max_pipeline=args.max_pipeline,
         shutdown_grace=args.shutdown_grace,
         workers=args.workers,
+        max_query_fields=args.max_query_fields,
+        trusted_proxies=tuple(args.trusted_proxy),
         builtin_routes=not args.no_builtin_routes,
         routes=tuple(args.routes),
     )

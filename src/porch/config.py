@@ -21,6 +21,7 @@ DEFAULT_MAX_CONNECTIONS = 1024
 DEFAULT_SHUTDOWN_GRACE = 5.0
 DEFAULT_MAX_PIPELINE = 32
 DEFAULT_WORKERS = 1
+DEFAULT_MAX_QUERY_FIELDS = 1000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,6 +47,9 @@ class Config:
     max_pipeline: int = DEFAULT_MAX_PIPELINE
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
     workers: int = DEFAULT_WORKERS
+    max_query_fields: int = DEFAULT_MAX_QUERY_FIELDS
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (docs/deploy.md).
+    trusted_proxies: tuple[str, ...] = ()
     # Dynamic and templated pages (docs/pages.md): /time and other built-in routes, and
     # route modules (dotted names or .py paths) imported at start.
     builtin_routes: bool = True

@@ -65,7 +65,8 @@ def test_every_config_field_has_a_flag() -> None:
     for field in dataclasses.fields(Config):
         if field.name != "root":
             flag = field.name.replace("_", "-")
-            assert {f"--{flag}", f"--no-{flag}"} & options, field.name
+            # A switch may be spelled --no-X; a tuple field is a repeatable singular flag.
+            assert {f"--{flag}", f"--no-{flag}", f"--{flag.removesuffix('s')}"} & options, flag
 
 
 def test_python_m_porch_serves_and_prints_its_url(tmp_path: Path) -> None:

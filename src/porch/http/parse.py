@@ -26,7 +26,7 @@ KNOWN_METHODS = frozenset(
 )
 """Methods porch recognises (RFC 9110 §9 plus PATCH); any other gets 501."""
 
-DEFAULT_MAX_QUERY_FIELDS = 1000
+DEFAULT_MAX_QUERY_FIELDS = 1000  # porch.config.DEFAULT_MAX_QUERY_FIELDS mirrors it
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _VERSION = re.compile(r"HTTP/(\d)\.(\d)")

@@ -54,6 +54,7 @@ from porch.http import (
     plain_error,
     status_line,
 )
+from porch.http.forwarded import Network, forwarded_origin
 from porch.server.accesslog import AccessLog
 
 log = logging.getLogger("porch.server")
@@ -93,9 +94,10 @@ _DATE = _DateHeader()
 
 
 class ServerState:
-    """What all connections of one server share: the live set and counters."""
+    """What all connections of one server share: the live set, counters, parsed settings."""
 
-    def __init__(self) -> None:
+    def __init__(self, trusted_proxies: tuple[Network, ...] = ()) -> None:
+        self.trusted_proxies = trusted_proxies
         self.connections: set[Connection] = set()
         self.total_requests = 0
         self.shutting_down = False
@@ -214,6 +216,7 @@ class Connection(asyncio.Protocol):
         # Per connection.
         self.transport: asyncio.Transport | None = None
         self.client: tuple[str, int] | None = None
+        self.scheme = "http"
         self.parser = httptools.HttpRequestParser(self)
         self.pipeline: deque[_Job] = deque()
         self.runner: asyncio.Task[None] | None = None
@@ -350,20 +353,24 @@ class Connection(asyncio.Protocol):
             and version == "1.1",
         )
         self.receiving = body
+        client, scheme = self.client, self.scheme
+        if self.state.trusted_proxies:
+            client, scheme = forwarded_origin(client, scheme, headers, self.state.trusted_proxies)
         request = Request(
             method=method,
             target=target,
             path="/",
             version=version,
             headers=headers,
-            client=self.client,
+            client=client,
             body=body,
+            scheme=scheme,
         )
         error: HTTPError | None = None
         try:
             check_head(method, version, headers)
             request.path, query = parse_target(target)
-            request.query = parse_query(query)
+            request.query = parse_query(query, self.config.max_query_fields)
         except HTTPError as refused:
             error = refused
             if isinstance(refused, ProtocolError):
@@ -517,7 +524,8 @@ class Connection(asyncio.Protocol):
                 if request is not None
                 else "-"
             )
-            host = self.client[0] if self.client else "-"
+            client = request.client if request is not None else self.client
+            host = client[0] if client else "-"
             self.access_log.write(host, line, response.status, sent)
         return keep_alive
 

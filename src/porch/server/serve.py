@@ -16,6 +16,7 @@ from typing import TextIO
 
 from porch.config import Config
 from porch.http import Handler
+from porch.http.forwarded import parse_networks
 from porch.server.accesslog import AccessLog
 from porch.server.connection import Connection, ServerState
 
@@ -73,7 +74,7 @@ async def serve(
     ``quiet_start`` skips the start-up banner (workers leave it to their parent).
     """
     loop = asyncio.get_running_loop()
-    state = ServerState()
+    state = ServerState(parse_networks(config.trusted_proxies))
     access_log = None if config.quiet else AccessLog()
     raise_file_limit()
     try:
