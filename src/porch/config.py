@@ -20,6 +20,9 @@ DEFAULT_KEEPALIVE_TIMEOUT = 15.0
 DEFAULT_MAX_CONNECTIONS = 1024
 DEFAULT_SHUTDOWN_GRACE = 5.0
 DEFAULT_MAX_PIPELINE = 32
+# Uploads (docs/uploads.md): off unless an upload directory is given; no size limit by default.
+DEFAULT_UPLOAD_DIR: Path | None = None
+DEFAULT_MAX_UPLOAD_SIZE: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,3 +47,6 @@ class Config:
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_pipeline: int = DEFAULT_MAX_PIPELINE
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
+    # Uploads (docs/uploads.md): POST/PUT save into upload_dir (absolute, resolved) when set.
+    upload_dir: Path | None = DEFAULT_UPLOAD_DIR
+    max_upload_size: int | None = DEFAULT_MAX_UPLOAD_SIZE

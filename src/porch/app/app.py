@@ -16,6 +16,7 @@ import urllib.parse
 from porch.app.files import file_response, open_regular
 from porch.app.pages import error_response
 from porch.app.paths import resolve, url_segments
+from porch.app.uploads import Uploads
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response
 
@@ -34,6 +35,7 @@ class App:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.root = config.root
+        self.uploads = Uploads(config) if config.upload_dir is not None else None
 
     async def __call__(self, request: Request) -> Response:
         return await self.handle(request)
@@ -50,13 +52,16 @@ class App:
 
     def allowed_methods(self) -> tuple[str, ...]:
         """The methods a file or directory URL accepts."""
-        return (*READ_METHODS, "OPTIONS")
+        uploads = ("POST", "PUT") if self.uploads is not None else ()
+        return (*READ_METHODS, *uploads, "OPTIONS")
 
     async def dispatch(self, request: Request) -> Response:
         """Route ``request`` to what answers it; raises ``HTTPError`` for refusals."""
         method = request.method
         if method in READ_METHODS:
             return self.serve_path(request)
+        if method in ("POST", "PUT") and self.uploads is not None:
+            return await self.uploads.handle(request)
         allowed = ", ".join(self.allowed_methods())
         if method == "OPTIONS":
             return Response(204, Headers([("Allow", allowed)]))
