@@ -16,6 +16,8 @@ anything=@file``). It is also the parser Starlette and FastAPI ship with.
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
@@ -70,6 +72,36 @@ def form_boundary(content_type: str | None) -> bytes | None:
     return boundary
 
 
+_PARAMETER = re.compile(r';\s*([!#$%&\'*+.^_`|~0-9A-Za-z-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)\s*')
+_QUOTED_PAIR = re.compile(r'\\([\\"])')
+
+
+def parse_disposition(value: str) -> tuple[str, dict[str, str]]:
+    """A Content-Disposition value as (lower-cased type, parameters by lower-cased name).
+
+    Written here rather than taken from python-multipart because that one quietly cuts a
+    Windows path (``C:\\dir\\x.txt``) down to its last part, while porch refuses a file name
+    with a directory in it. Quoted values lose their quotes, and ``\\"`` and ``\\\\`` become
+    ``"`` and ``\\``; any other backslash stays (browsers send backslashes unescaped, and
+    percent-encode ``"``, CR and LF as ``%22``, ``%0D``, ``%0A``, which are kept as sent: a
+    name is never decoded into a different one). ``filename*=UTF-8''...`` (RFC 5987) wins
+    over ``filename``. The first occurrence of a parameter counts.
+    """
+    kind, _, rest = value.partition(";")
+    params: dict[str, str] = {}
+    for match in _PARAMETER.finditer(";" + rest):
+        name, raw = match.group(1).lower(), match.group(2)
+        if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
+            raw = _QUOTED_PAIR.sub(r"\1", raw[1:-1])
+        params.setdefault(name, raw)
+    extended = params.pop("filename*", None)
+    if extended is not None:
+        charset, _, encoded = extended.partition("''")
+        if charset.lower() == "utf-8":
+            params["filename"] = urllib.parse.unquote(encoded, errors="strict")
+    return kind.strip().lower(), params
+
+
 def _text(value: bytes, what: str) -> str:
     try:
         return value.decode("utf-8")
@@ -105,15 +137,17 @@ class _Collector:
         disposition = next((v for k, v in self._headers if k == b"content-disposition"), None)
         if disposition is None:
             raise HTTPError(400, "a form part has no Content-Disposition")
-        kind, params = parse_options_header(disposition)
-        if kind.lower() != b"form-data":
+        try:
+            kind, params = parse_disposition(_text(disposition, "Content-Disposition"))
+        except UnicodeDecodeError:
+            raise HTTPError(400, "the form's file name is not valid UTF-8") from None
+        if kind != "form-data":
             raise HTTPError(400, "a form part is not form-data")
-        raw_filename = params.get(b"filename")
         content_type = next((v for k, v in self._headers if k == b"content-type"), None)
         self.events.append(
             PartStart(
-                field=_text(params.get(b"name", b""), "field name"),
-                filename=None if raw_filename is None else _text(raw_filename, "file name"),
+                field=params.get("name", ""),
+                filename=params.get("filename"),
                 content_type=None if content_type is None else content_type.decode("latin-1"),
             )
         )

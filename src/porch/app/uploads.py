@@ -91,20 +91,24 @@ def same_origin(request: Request) -> bool:
     """False when a browser says the request comes from another site (a cross-site upload).
 
     Without ``Origin`` (curl, scripts, old browsers) only ``Sec-Fetch-Site: cross-site``
-    refuses. With it, its host and port must equal the Host header's (ports defaulted by
-    scheme), so ``Origin: null`` and any other site are refused.
+    refuses. With it, its host and port must equal the Host header's, so ``Origin: null`` and
+    any other site are refused. An Origin port left out means its scheme's default (80, 443);
+    a Host without a port matches either default, because behind a TLS-terminating proxy
+    porch sees ``Host: example.org`` for ``Origin: https://example.org``.
     """
     origin = request.headers.get("origin")
     if origin is None:
         return (request.headers.get("sec-fetch-site") or "").lower() != "cross-site"
     scheme, separator, rest = origin.strip().partition("://")
-    if not separator or scheme.lower() not in ("http", "https"):
+    scheme = scheme.lower()
+    if not separator or scheme not in ("http", "https"):
         return False
-    claimed = _authority(rest, 443 if scheme.lower() == "https" else 80)
+    default_port = 443 if scheme == "https" else 80
+    claimed = _authority(rest, default_port)
     host = request.headers.get("host")
     if claimed is None or host is None:
         return False
-    default_port = claimed[1] if ":" not in host.rsplit("]", 1)[-1] else 80
+    # The Host's port defaults to the Origin's scheme default: either default is accepted.
     return claimed == _authority(host.strip(), default_port)
 
 
