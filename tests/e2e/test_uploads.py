@@ -256,6 +256,19 @@ def test_connection_killed_mid_upload_leaves_nothing(
     assert post(server, "/after", b"ok").status == 201  # the server carries on
 
 
+def test_server_stopped_mid_upload_leaves_nothing(porch: Start, site: Path, updir: Path) -> None:
+    server = porch(site, "--upload-dir", str(updir), "--shutdown-grace", "0.5")
+    with server.connect() as sock:
+        sock.sendall(head("PUT", "/stopped.bin", f"Content-Length: {100 * MiB}"))
+        sock.sendall(os.urandom(3 * MiB))
+        deadline = time.monotonic() + 5
+        while not listing(updir) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert listing(updir), "the upload should be staged by now"
+        assert server.stop() == 0
+    assert listing(updir) == []
+
+
 def test_short_body_gets_408_and_leaves_nothing(porch: Start, site: Path, updir: Path) -> None:
     server = porch(site, "--upload-dir", str(updir), "--body-timeout", "1")
     with server.connect() as sock:
