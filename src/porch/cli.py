@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,6 +32,23 @@ def _positive(kind: Callable[[str], float | int]) -> Callable[[str], float | int
 
     parse.__name__ = kind.__name__
     return parse
+
+
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def parse_size(text: str) -> int:
+    """A byte count with an optional binary suffix: ``512``, ``64K``, ``10M``, ``2G``, ``1GiB``."""
+    cleaned = text.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = cleaned, ""
+    if cleaned and cleaned[-1] in _SIZE_UNITS:
+        number, unit = cleaned[:-1], cleaned[-1]
+    if not number.isdigit() or int(number) * _SIZE_UNITS[unit] <= 0:
+        raise argparse.ArgumentTypeError(f"not a size above zero (like 512, 64K, 10M, 2G): {text}")
+    return int(number) * _SIZE_UNITS[unit]
+
+
+parse_size.__name__ = "size"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,6 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     pages.add_argument(
         "--no-builtin-routes", action="store_true", help="turn off the built-in routes (/time)"
     )
+    uploads = parser.add_argument_group("uploads (off unless --upload-dir is given)")
+    uploads.add_argument(
+        "--upload-dir",
+        metavar="DIR",
+        default=config.DEFAULT_UPLOAD_DIR,
+        help="accept POST/PUT uploads and save them in this existing directory",
+    )
+    uploads.add_argument(
+        "--max-upload-size",
+        metavar="SIZE",
+        type=parse_size,
+        default=config.DEFAULT_MAX_UPLOAD_SIZE,
+        help="413 for request bodies over this many bytes (suffixes K, M, G); default: no limit",
+    )
     parser.add_argument("--version", action="version", version=f"porch {__version__}")
     return parser
 
@@ -166,6 +198,14 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         parser.error(f"--trusted-proxy: {error}")
     if not 0 <= args.port <= 65535:
         parser.error(f"port out of range: {args.port}")
+    upload_dir: Path | None = None
+    if args.upload_dir is not None:
+        upload_dir = Path(args.upload_dir).expanduser()
+        if not upload_dir.is_dir():
+            parser.error(f"upload directory is missing or not a directory: {args.upload_dir}")
+        if not os.access(upload_dir, os.W_OK | os.X_OK):
+            parser.error(f"upload directory is not writable: {args.upload_dir}")
+        upload_dir = upload_dir.resolve(strict=True)
     return Config(
         root=root.resolve(strict=True),
         host=args.host,
@@ -187,6 +227,8 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         trusted_proxies=tuple(args.trusted_proxy),
         builtin_routes=not args.no_builtin_routes,
         routes=tuple(args.routes),
+        upload_dir=upload_dir,
+        max_upload_size=args.max_upload_size,
     )
 
 

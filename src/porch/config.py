@@ -22,6 +22,9 @@ DEFAULT_SHUTDOWN_GRACE = 5.0
 DEFAULT_MAX_PIPELINE = 32
 DEFAULT_WORKERS = 1
 DEFAULT_MAX_QUERY_FIELDS = 1000
+# Uploads (docs/uploads.md): off unless an upload directory is given; no size limit by default.
+DEFAULT_UPLOAD_DIR: Path | None = None
+DEFAULT_MAX_UPLOAD_SIZE: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,3 +57,6 @@ class Config:
     # route modules (dotted names or .py paths) imported at start.
     builtin_routes: bool = True
     routes: tuple[str, ...] = ()
+    # Uploads (docs/uploads.md): POST/PUT save into upload_dir (absolute, resolved) when set.
+    upload_dir: Path | None = DEFAULT_UPLOAD_DIR
+    max_upload_size: int | None = DEFAULT_MAX_UPLOAD_SIZE

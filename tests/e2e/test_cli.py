@@ -66,7 +66,8 @@ def test_every_config_field_has_a_flag() -> None:
         if field.name != "root":
             flag = field.name.replace("_", "-")
             # A switch may be spelled --no-X; a tuple field is a repeatable singular flag.
-            assert {f"--{flag}", f"--no-{flag}", f"--{flag.removesuffix('s')}"} & options, flag
+            singular = flag[:-3] + "y" if flag.endswith("ies") else flag.removesuffix("s")
+            assert {f"--{flag}", f"--no-{flag}", f"--{singular}"} & options, flag
 
 
 def test_python_m_porch_serves_and_prints_its_url(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from porch.app.files import file_response, open_regular
 from porch.app.pages import error_response
 from porch.app.paths import resolve, url_segments
 from porch.app.routes import HandlerT, Routes, install_routes
+from porch.app.uploads import Uploads
 from porch.app.usertemplates import UserTemplates
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response
@@ -39,6 +40,7 @@ class App:
         self.root = config.root
         self.routes = Routes()
         self.templates = UserTemplates(self.root, hidden=config.hidden)
+        self.uploads = Uploads(config) if config.upload_dir is not None else None
         install_routes(self)  # raises RouteLoadError: porch.cli reports it and exits 2
 
     def route(
@@ -62,7 +64,8 @@ class App:
 
     def allowed_methods(self) -> tuple[str, ...]:
         """The methods a file or directory URL accepts."""
-        return (*READ_METHODS, "OPTIONS")
+        uploads = ("POST", "PUT") if self.uploads is not None else ()
+        return (*READ_METHODS, *uploads, "OPTIONS")
 
     async def dispatch(self, request: Request) -> Response:
         """Route ``request`` to what answers it; raises ``HTTPError`` for refusals."""
@@ -74,6 +77,8 @@ class App:
         method = request.method
         if method in READ_METHODS:
             return self.serve_path(request)
+        if method in ("POST", "PUT") and self.uploads is not None:
+            return await self.uploads.handle(request)
         allowed = ", ".join(self.allowed_methods())
         if method == "OPTIONS":
             return Response(204, Headers([("Allow", allowed)]))

@@ -242,13 +242,12 @@ class UserTemplates:
     def dispatch(self, request: Request) -> Response | None:
         """The rendered template for a GET/HEAD, or None when no template serves the path.
 
-        Any method gets 404 on a path ending in ``.j2``; other methods are not handled here
-        (a form that submits to a template uses ``method="get"``).
+        Other methods are not handled here (a form that submits to a template uses
+        ``method="get"``): they go on to uploads, which refuse ``.j2`` names inside ROOT, or
+        to the 405 every read-only path gives. Reading a ``.j2`` source is refused in
+        ``find`` (404).
         """
         if request.method not in ("GET", "HEAD"):
-            last = request.path.rstrip("/").rsplit("/", 1)[-1]
-            if names_template_source(last):
-                raise HTTPError(404, "not found")
             return None
         found = self.find(request.path)
         if found is None:
