@@ -97,6 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=config.DEFAULT_SHUTDOWN_GRACE,
         help="seconds requests in flight may take to finish on SIGINT/SIGTERM",
     )
+    reading = parser.add_argument_group("reading files: ranges and compression")
+    reading.add_argument(
+        "--max-ranges",
+        type=positive_int,
+        default=config.DEFAULT_MAX_RANGES,
+        help="a Range with more ranges than this is ignored (whole file, 200)",
+    )
+    reading.add_argument(
+        "--compress-min-bytes",
+        type=positive_int,
+        default=config.DEFAULT_COMPRESS_MIN_BYTES,
+        help="gzip only text responses larger than this",
+    )
+    reading.add_argument(
+        "--no-compress", action="store_true", help="never gzip on the fly (.gz/.br still served)"
+    )
     parser.add_argument("--version", action="version", version=f"porch {__version__}")
     return parser
 
@@ -126,6 +142,9 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         max_connections=args.max_connections,
         max_pipeline=args.max_pipeline,
         shutdown_grace=args.shutdown_grace,
+        max_ranges=args.max_ranges,
+        compress=not args.no_compress,
+        compress_min_bytes=args.compress_min_bytes,
     )
 
 

@@ -21,6 +21,12 @@ DEFAULT_MAX_CONNECTIONS = 1024
 DEFAULT_SHUTDOWN_GRACE = 5.0
 DEFAULT_MAX_PIPELINE = 32
 
+# Reading files (issue 3): ranges and compression.
+DEFAULT_MAX_RANGES = 100
+"""A Range with more ranges than this is ignored (200, whole file), as nginx's max_ranges."""
+DEFAULT_COMPRESS_MIN_BYTES = 1024
+"""Text responses of at most this many bytes go out uncompressed: gzip would not pay."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
@@ -44,3 +50,7 @@ class Config:
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_pipeline: int = DEFAULT_MAX_PIPELINE
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
+    # Reading files (issue 3): ranges and compression.
+    max_ranges: int = DEFAULT_MAX_RANGES
+    compress: bool = True
+    compress_min_bytes: int = DEFAULT_COMPRESS_MIN_BYTES
