@@ -228,8 +228,7 @@ def parse_bytes_limit(query: dict[str, list[str]]) -> int | None:
     values = query.get("bytes")
     if not values:
         return None
-    for value in values:
-        text = value.strip()
+    for text in values:
         if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
             raise HTTPError(400, f"?bytes must not be negative (got {text})")
         if not (text.isascii() and text.isdigit()):

@@ -14,6 +14,7 @@ from pathlib import Path
 from porch.http import HTTPError
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def url_segments(url_path: str, *, hidden: bool) -> list[str]:
@@ -84,13 +85,16 @@ def listable(root: Path, directory: str, name: str, *, hidden: bool, is_link: bo
     appear in a listing: exactly when a request for it would be served, not refused.
 
     So: the name passes ``check_name`` (no hidden names unless ``hidden``, nothing a URL
-    could not address), it is valid UTF-8 (a name that is not cannot be requested), and a
+    could not address), it is valid UTF-8 without C0 control characters or DEL (the request
+    parser refuses those in a path, so such a name can never be fetched), and a
     symlink resolves inside ``root`` by ``confine`` (only links need the check: the directory
     itself is already resolved and contained). The same policy for reading and listing is the
     point: miniserve once hid links from listings but still followed them.
     """
     try:
         name.encode("utf-8")
+        if _CONTROL.search(name):
+            return False
         check_name(name, hidden=hidden)
         if is_link:
             confine(root, os.path.join(directory, name), hidden=hidden)
