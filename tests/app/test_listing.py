@@ -99,7 +99,7 @@ def test_html_for_browsers(fake: Patcher) -> None:
     page = response.text
     assert '<a href="inner.txt">inner.txt</a>' in page
     assert '<a href="../">../</a>' in page
-    assert '<a href="/">~</a>' in page  # breadcrumbs
+    assert '<a href="/">root</a>' in page  # breadcrumbs
     assert '<link rel="stylesheet" href="/-/static/listing.css">' in page
     assert "<script" not in page
     assert "<style" not in page

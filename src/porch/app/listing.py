@@ -170,7 +170,7 @@ def render_json(entries: list[Entry]) -> str:
 def render_html(url_path: str, entries: list[Entry], key: str, order: str, *, hidden: bool) -> str:
     """The browser page: breadcrumbs, parent link, and a table sortable by query links."""
     names = url_segments(url_path, hidden=hidden)
-    crumbs = [("~", "/")]
+    crumbs = [("root", "/")]
     href = "/"
     for name in names:
         href += urllib.parse.quote(name, safe="") + "/"
