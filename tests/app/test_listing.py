@@ -170,7 +170,7 @@ def test_names_are_escaped_in_every_format(fake: Patcher) -> None:
     assert len(text.split("\n")) == len(NASTY)  # the newline name is out; one empty last line
     page = c.get("/nasty/", headers=HTML).text
     assert "<img" not in page
-    assert "&lt;img src=&#34;x&#34; onerror=alert(1)&gt;.txt" in page
+    assert "&lt;img src=&quot;x&quot; onerror=alert(1)&gt;.txt" in page
     assert 'href="%3Cimg%20src%3D%22x%22%20onerror%3Dalert%281%29%3E.txt"' in page
     assert 'href="50%25%20off%20%231%3F.txt"' in page
     assert 'href="javascript%3Aalert%281%29"' in page

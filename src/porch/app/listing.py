@@ -13,14 +13,18 @@ is what curl sees), or forced with ``?format=text|html|json``.
 
 from __future__ import annotations
 
+import functools
+import html
 import json
 import os
 import stat
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
+
+import markupsafe
 
 from porch.app.pages import ENVIRONMENT
 from porch.app.paths import listable, url_segments
@@ -96,6 +100,8 @@ def escape_text(name: str) -> str:
     Unicode line and paragraph separators) become ``\\xNN`` / ``\\uNNNN``, so a name can never
     break a line or smuggle terminal escapes. Backslashes need no escaping: porch never lists
     a name containing one (no URL could fetch it)."""
+    if name.isprintable():  # the common case, checked in C; no character below needs escaping
+        return name
     out: list[str] = []
     for char in name:
         code = ord(char)
@@ -120,8 +126,38 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(int(timestamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+@functools.lru_cache(maxsize=4096)
+def _iso(seconds: int) -> str:
+    # Cached: the entries of one directory often share mtimes (a checkout, an unpacked archive).
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+_ROW = (
+    '<tr class="{kind}"><td class="name"><a href="{href}">{name}</a></td>'
+    '<td class="size" title="{bytes}">{size}</td>'
+    '<td class="modified"><time datetime="{iso}">{when}</time></td></tr>\n'
+)
+
+
+def _rows_html(entries: list[Entry]) -> str:
+    """The table rows, formatted directly: a Jinja2 loop costs ~20 µs a row, too slow for
+    100,000 entries. Every name goes through ``html.escape`` (quotes included) and every
+    link through ``urllib.parse.quote`` with no safe characters."""
+    parts: list[str] = []
+    for e in entries:
+        iso = _iso(int(e.modified))
+        parts.append(
+            _ROW.format(
+                kind="dir" if e.is_dir else "file",
+                href=urllib.parse.quote(e.name, safe="") + ("/" if e.is_dir else ""),
+                name=html.escape(e.name + ("/" if e.is_dir else "")),
+                bytes="" if e.is_dir else e.size,
+                size="—" if e.is_dir else human_size(e.size),
+                iso=iso,
+                when=iso[:10] + " " + iso[11:16],
+            )
+        )
+    return "".join(parts)
 
 
 def _choice(request: Request, name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -160,7 +196,7 @@ def render_json(entries: list[Entry]) -> str:
             "name": e.name,
             "type": "dir" if e.is_dir else "file",
             "size": None if e.is_dir else e.size,
-            "modified": _iso(e.modified),
+            "modified": _iso(int(e.modified)),
         }
         for e in entries
     ]
@@ -175,18 +211,6 @@ def render_html(url_path: str, entries: list[Entry], key: str, order: str, *, hi
     for name in names:
         href += urllib.parse.quote(name, safe="") + "/"
         crumbs.append((name, href))
-    rows = [
-        {
-            "name": e.name + ("/" if e.is_dir else ""),
-            "href": urllib.parse.quote(e.name, safe="") + ("/" if e.is_dir else ""),
-            "kind": "dir" if e.is_dir else "file",
-            "size": "—" if e.is_dir else human_size(e.size),
-            "bytes": "" if e.is_dir else str(e.size),
-            "iso": _iso(e.modified),
-            "when": datetime.fromtimestamp(int(e.modified), UTC).strftime("%Y-%m-%d %H:%M"),
-        }
-        for e in entries
-    ]
     columns = []
     for column, label in (("name", "Name"), ("size", "Size"), ("modified", "Modified (UTC)")):
         active = column == key
@@ -205,7 +229,7 @@ def render_html(url_path: str, entries: list[Entry], key: str, order: str, *, hi
         title="/" + "".join(n + "/" for n in names),
         crumbs=crumbs,
         parent="../" if names else None,
-        rows=rows,
+        rows=markupsafe.Markup(_rows_html(entries)),  # noqa: S704 (escaped in _rows_html)
         columns=columns,
         stylesheet=STATIC_PREFIX + "listing.css",
         count=len(entries),
