@@ -348,3 +348,20 @@ def test_static_stylesheet_is_served(root: Path) -> None:
     assert response.headers.get("content-type") == "text/css; charset=utf-8"
     assert client(root).get("/-/static/nope.css").status == 404
     assert client(root).get("/-/static/../app.py").status in (400, 404)
+
+
+def test_cli_flags_reach_the_config(root: Path) -> None:
+    from porch.cli import build_parser, config_from_args
+
+    parser = build_parser()
+    args = parser.parse_args(
+        [str(root), "--max-ranges", "7", "--compress-min-bytes", "99", "--no-compress"]
+    )
+    settings = config_from_args(args, parser)
+    assert (settings.max_ranges, settings.compress_min_bytes, settings.compress) == (7, 99, False)
+    defaults = config_from_args(parser.parse_args([str(root)]), parser)
+    assert (defaults.max_ranges, defaults.compress_min_bytes, defaults.compress) == (
+        100,
+        1024,
+        True,
+    )
