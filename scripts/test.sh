@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
-# Debian's Chromium drives the browser tests (never a downloaded browser build).
+# Debian's Chromium drives the browser tests (never a downloaded browser build): the
+# playwright package (from the test extra above) launches /usr/bin/chromium by path;
+# `playwright install` is never run.
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq

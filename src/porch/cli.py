@@ -166,6 +166,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=config.DEFAULT_MAX_UPLOAD_SIZE,
         help="413 for request bodies over this many bytes (suffixes K, M, G); default: no limit",
     )
+    reading = parser.add_argument_group("reading files: ranges and compression")
+    reading.add_argument(
+        "--max-ranges",
+        type=positive_int,
+        default=config.DEFAULT_MAX_RANGES,
+        help="a Range with more ranges than this is ignored (whole file, 200)",
+    )
+    reading.add_argument(
+        "--compress-min-bytes",
+        type=positive_int,
+        default=config.DEFAULT_COMPRESS_MIN_BYTES,
+        help="gzip only text responses larger than this",
+    )
+    reading.add_argument(
+        "--no-compress", action="store_true", help="never gzip on the fly (.gz/.br still served)"
+    )
     parser.add_argument("--version", action="version", version=f"porch {__version__}")
     return parser
 
@@ -229,6 +245,9 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         routes=tuple(args.routes),
         upload_dir=upload_dir,
         max_upload_size=args.max_upload_size,
+        max_ranges=args.max_ranges,
+        compress=not args.no_compress,
+        compress_min_bytes=args.compress_min_bytes,
     )
 
 

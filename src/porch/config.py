@@ -26,6 +26,12 @@ DEFAULT_MAX_QUERY_FIELDS = 1000
 DEFAULT_UPLOAD_DIR: Path | None = None
 DEFAULT_MAX_UPLOAD_SIZE: int | None = None
 
+# Reading files (issue 3): ranges and compression.
+DEFAULT_MAX_RANGES = 100
+"""A Range with more ranges than this is ignored (200, whole file), as nginx's max_ranges."""
+DEFAULT_COMPRESS_MIN_BYTES = 1024
+"""Text responses of at most this many bytes go out uncompressed: gzip would not pay."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
@@ -60,3 +66,7 @@ class Config:
     # Uploads (docs/uploads.md): POST/PUT save into upload_dir (absolute, resolved) when set.
     upload_dir: Path | None = DEFAULT_UPLOAD_DIR
     max_upload_size: int | None = DEFAULT_MAX_UPLOAD_SIZE
+    # Reading files (issue 3): ranges and compression.
+    max_ranges: int = DEFAULT_MAX_RANGES
+    compress: bool = True
+    compress_min_bytes: int = DEFAULT_COMPRESS_MIN_BYTES

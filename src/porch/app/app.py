@@ -13,8 +13,16 @@ import os
 import stat
 import urllib.parse
 from collections.abc import Callable
+from pathlib import Path
 
-from porch.app.files import file_response, open_regular
+from porch.app.files import (
+    OpenFile,
+    ReadOptions,
+    compress_response,
+    file_response,
+    open_regular,
+)
+from porch.app.listing import STATIC_PREFIX, listing_response
 from porch.app.pages import error_response
 from porch.app.paths import resolve, url_segments
 from porch.app.routes import HandlerT, Routes, install_routes
@@ -24,6 +32,9 @@ from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response
 
 log = logging.getLogger("porch.app")
+
+STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
+STATIC_FILES = frozenset(name for name in os.listdir(STATIC_DIR) if not name.startswith("."))
 
 READ_METHODS = ("GET", "HEAD")
 
@@ -86,6 +97,8 @@ class App:
 
     def serve_path(self, request: Request) -> Response:
         """GET/HEAD of a file or directory under the root."""
+        if request.path.startswith(STATIC_PREFIX):
+            return self.serve_static(request)
         real = resolve(self.root, request.path, hidden=self.config.hidden)
         try:
             info = os.stat(real)
@@ -96,7 +109,7 @@ class App:
         if stat.S_ISDIR(info.st_mode):
             return self.serve_directory(request, str(real))
         fd, info = open_regular(str(real))
-        return file_response(real.name, str(real), fd, info)
+        return self.serve_file(request, request.path, OpenFile(str(real), fd, info))
 
     def serve_directory(self, request: Request, real: str) -> Response:
         """A directory: redirect to the slash form, then index.html, then a listing."""
@@ -107,7 +120,7 @@ class App:
             fd, info = open_regular(index)
         except HTTPError:
             return self.list_directory(request, real)
-        return file_response("index.html", index, fd, info)
+        return self.serve_file(request, request.path + "index.html", OpenFile(index, fd, info))
 
     def redirect_to_slash(self, request: Request) -> Response:
         """301 to the directory's slash form.
@@ -122,6 +135,38 @@ class App:
             location += "?" + query
         return Response(301, Headers([("Location", location)]), b"")
 
+    def read_options(self) -> ReadOptions:
+        """The file-serving settings (ranges, compression) from the config."""
+        config = self.config
+        return ReadOptions(
+            hidden=config.hidden,
+            max_ranges=config.max_ranges,
+            compress=config.compress,
+            compress_min_bytes=config.compress_min_bytes,
+        )
+
+    def serve_file(self, request: Request, url_path: str, opened: OpenFile) -> Response:
+        """A regular file: validators, conditionals, ranges, ?bytes=N, compression."""
+        return file_response(request, self.root, url_path, opened, self.read_options())
+
     def list_directory(self, request: Request, real: str) -> Response:
-        """A directory without index.html; listings are built in porch.app.listing."""
-        raise HTTPError(403, "directory listings are not available")
+        """A directory without index.html: text, HTML or JSON (porch.app.listing)."""
+        response = listing_response(request, self.root, real, hidden=self.config.hidden)
+        return compress_response(request, response, self.read_options())
+
+    def serve_static(self, request: Request) -> Response:
+        """porch's own assets under the reserved prefix ``/-/static/`` (the listing's CSS).
+
+        Only names shipped in the package's ``static`` directory exist there; the prefix
+        shadows a ``-`` directory in ROOT, which docs/reading.md says.
+        """
+        name = request.path[len(STATIC_PREFIX) :]
+        if name not in STATIC_FILES:
+            raise HTTPError(404, "not found")
+        path = os.path.join(STATIC_DIR, name)
+        fd, info = open_regular(path)
+        response = file_response(
+            request, Path(STATIC_DIR), "/" + name, OpenFile(path, fd, info), self.read_options()
+        )
+        response.headers.add("Cache-Control", "public, max-age=3600")
+        return response

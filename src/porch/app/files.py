@@ -1,12 +1,59 @@
-"""Serving one file: open it, describe it (type, length), hand the descriptor to the server."""
+"""Serving one file the way HTTP clients expect: validators, conditionals, ranges, compression.
+
+Theory of operation. ``file_response`` gets a file the app has opened and checked, and decides,
+in this order:
+
+1. ``?bytes=N`` (checked first so a bad N is a 400 whatever else the request says);
+2. the representation: identity, a precompressed sibling (``NAME.br``, ``NAME.gz``) or gzip on
+   the fly — only for compressible types, only without Range or ``?bytes=N`` (a range of a
+   gzip stream is useless to a client and porch never compresses ranges), only when
+   Accept-Encoding allows; each has its own strong ETag;
+3. the preconditions of RFC 9110 §13.2.2 against that representation's validators
+   (304 or 412);
+4. ``?bytes=N`` -> 200 with the first N bytes; Range (GET only, unless If-Range is stale) ->
+   206 for one range, 206 ``multipart/byteranges`` for several, 416 for none satisfiable;
+5. otherwise 200 with the whole representation.
+
+Bodies: a file or one range is a ``FileBody`` (the server uses sendfile); several ranges and
+gzip on the fly are ``FileStream`` iterators reading the file in bounded chunks, so memory
+stays flat whatever the file size. Every path that does not hand a descriptor on closes it.
+"""
 
 from __future__ import annotations
 
+import gzip
 import mimetypes
 import os
 import stat
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
-from porch.http import FileBody, Headers, HTTPError, Response, format_http_date
+from porch.app.paths import resolve
+from porch.config import DEFAULT_COMPRESS_MIN_BYTES, DEFAULT_MAX_RANGES
+from porch.http import FileBody, Headers, HTTPError, Request, Response, format_http_date
+from porch.http.conditional import Outcome, evaluate_preconditions, if_range_allows, make_etag
+from porch.http.encoding import choose_encoding, is_compressible
+from porch.http.ranges import (
+    ByteRange,
+    content_range,
+    make_boundary,
+    multipart_head,
+    multipart_tail,
+    parse_range,
+    satisfiable,
+)
+
+FILE_CHUNK = 64 * 1024
+"""Bytes read from a file per step of a streamed body (multipart ranges, gzip)."""
+
+GZIP_LEVEL = 6
+"""zlib's default: most of level 9's ratio at a fraction of its CPU."""
+
+PRECOMPRESSED = (("br", ".br"), ("gzip", ".gz"))
+"""Sibling suffixes by coding, in porch's order of preference (brotli is smaller)."""
 
 _TYPES = mimetypes.MimeTypes(filenames=())
 for _type, _extension in (
@@ -87,12 +134,285 @@ def open_regular(path: str) -> tuple[int, os.stat_result]:
     return fd, info
 
 
-def file_response(name: str, path: str, fd: int, info: os.stat_result) -> Response:
-    """200 with the whole file: type, length and modification time, body by sendfile."""
-    headers = Headers(
-        [
-            ("Content-Type", content_type(name)),
-            ("Last-Modified", format_http_date(info.st_mtime)),
-        ]
-    )
-    return Response(200, headers, FileBody(path, 0, info.st_size, fd))
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """The settings that shape file responses (from ``Config``)."""
+
+    hidden: bool = False
+    max_ranges: int = DEFAULT_MAX_RANGES
+    compress: bool = True
+    compress_min_bytes: int = DEFAULT_COMPRESS_MIN_BYTES
+
+
+@dataclass(slots=True)
+class OpenFile:
+    """A checked, open regular file: server ``path`` (never shown), descriptor and its stat."""
+
+    path: str
+    fd: int
+    info: os.stat_result
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class FileStream:
+    """An async iterator of byte chunks produced from an open file; it owns the descriptor.
+
+    The descriptor is closed when the chunks run out, on ``aclose()`` (the server calls it for
+    HEAD, where no body is sent) and, as a last resort, when the object is collected after a
+    client went away mid-body. ``pieces`` yields the chunks; it runs only while iterated.
+    """
+
+    def __init__(self, fd: int, pieces: Iterator[bytes]) -> None:
+        self._fd: int | None = fd
+        self._pieces = pieces
+
+    def __aiter__(self) -> FileStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._fd is None:
+            raise StopAsyncIteration
+        try:
+            chunk = next(self._pieces, None)
+        except BaseException:
+            self._close()
+            raise
+        if chunk is None:
+            self._close()
+            raise StopAsyncIteration
+        return chunk
+
+    async def aclose(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
+    def __del__(self) -> None:
+        self._close()
+
+
+def _read_exact(fd: int, offset: int, length: int) -> Iterator[bytes]:
+    """The bytes ``offset`` .. ``offset + length`` of ``fd`` in chunks of at most FILE_CHUNK."""
+    end = offset + length
+    while offset < end:
+        data = os.pread(fd, min(FILE_CHUNK, end - offset), offset)
+        if not data:
+            # The file shrank since it was measured: the framing already sent is now a lie,
+            # so the connection must end (the server closes it on an error mid-body).
+            raise HTTPError(500, "the file changed while it was being sent")
+        offset += len(data)
+        yield data
+
+
+def _multipart_pieces(
+    fd: int, boundary: str, content_type: str, ranges: list[ByteRange], size: int
+) -> Iterator[bytes]:
+    for byte_range in ranges:
+        head = multipart_head(boundary, content_type, byte_range, size)
+        for data in _read_exact(fd, byte_range.first, byte_range.length):
+            yield head + data
+            head = b""
+    yield multipart_tail(boundary)
+
+
+def _gzip_pieces(fd: int, size: int) -> Iterator[bytes]:
+    # wbits 31: a gzip wrapper, with mtime 0 in its header, so equal input gives equal bytes
+    # (the "-gzip" ETag is strong).
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
+    for data in _read_exact(fd, 0, size):
+        out = compressor.compress(data)
+        if out:
+            yield out
+    yield compressor.flush()
+
+
+def parse_bytes_limit(query: dict[str, list[str]]) -> int | None:
+    """``?bytes=N`` as an int, or None when absent; 400 for a negative or non-integer N.
+
+    Only ASCII digits count (``+5``, ``1e3``, ``0x10`` and `` 5`` are not integers here). When
+    the parameter repeats, every value must be valid and the first one counts.
+    """
+    values = query.get("bytes")
+    if not values:
+        return None
+    for text in values:
+        if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
+            raise HTTPError(400, f"?bytes must not be negative (got {text})")
+        if not (text.isascii() and text.isdigit()):
+            raise HTTPError(400, "?bytes must be a non-negative integer")
+    return int(values[0])
+
+
+def _sibling(
+    root: Path, url_path: str, suffix: str, original: os.stat_result, *, hidden: bool
+) -> OpenFile | None:
+    """The precompressed sibling ``url_path + suffix``, when usable; None otherwise.
+
+    Found through ``resolve`` like any requested path (so a sibling that is a symlink out of
+    the root is never read), and used only when at least as new as the original: a stale
+    ``.gz`` left behind after an edit must not shadow the new content.
+    """
+    try:
+        real = resolve(root, url_path + suffix, hidden=hidden)
+        fd, info = open_regular(str(real))
+    except HTTPError:
+        return None
+    if info.st_mtime_ns < original.st_mtime_ns:
+        os.close(fd)
+        return None
+    return OpenFile(str(real), fd, info)
+
+
+def file_response(
+    request: Request,
+    root: Path,
+    url_path: str,
+    opened: OpenFile,
+    options: ReadOptions | None = None,
+) -> Response:
+    """The response to GET/HEAD of the open regular file ``opened`` at ``url_path``.
+
+    Takes ownership of ``opened.fd``: it either goes into the response body or is closed.
+    Raises ``HTTPError`` for 400 (bad ``?bytes``), 412 and 416. See the module docstring for
+    the order of decisions.
+    """
+    settings = options if options is not None else ReadOptions()
+    to_close: list[OpenFile] = [opened]
+    try:
+        response, body_owner = _respond(request, root, url_path, opened, settings, to_close)
+    except BaseException:
+        for item in to_close:
+            item.close()
+        raise
+    for item in to_close:
+        if item is not body_owner:
+            item.close()
+    return response
+
+
+def _respond(
+    request: Request,
+    root: Path,
+    url_path: str,
+    opened: OpenFile,
+    options: ReadOptions,
+    to_close: list[OpenFile],
+) -> tuple[Response, OpenFile | None]:
+    info = opened.info
+    size = info.st_size
+    kind = content_type(url_path.rsplit("/", 1)[-1])
+    limit = parse_bytes_limit(request.query)
+    range_value = request.headers.get("range") if limit is None else None
+    compressible = is_compressible(kind)
+
+    # 2. The representation.
+    coding: str | None = None
+    chosen = opened
+    accept_encoding = request.headers.get("accept-encoding")
+    if compressible and limit is None and range_value is None and accept_encoding:
+        available: list[str] = []
+        siblings: dict[str, OpenFile] = {}
+        for name, suffix in PRECOMPRESSED:
+            if choose_encoding(accept_encoding, [name]) is None:
+                continue
+            sibling = _sibling(root, url_path, suffix, info, hidden=options.hidden)
+            if sibling is not None:
+                to_close.append(sibling)
+                siblings[name] = sibling
+                available.append(name)
+            elif name == "gzip" and options.compress and size > options.compress_min_bytes:
+                available.append(name)
+        coding = choose_encoding(accept_encoding, available)
+        if coding is not None:
+            chosen = siblings.get(coding, opened)
+
+    # The sibling's own inode makes its tag distinct; the coding suffix tells gzip on the fly
+    # from identity for the same file.
+    source = chosen.info
+    etag = make_etag(source.st_ino, source.st_size, source.st_mtime_ns, coding or "")
+    validators = [("ETag", etag), ("Last-Modified", format_http_date(info.st_mtime))]
+    vary = [("Vary", "Accept-Encoding")] if compressible else []
+
+    # 3. Preconditions.
+    outcome = evaluate_preconditions(request.method, request.headers, etag, info.st_mtime)
+    if outcome is Outcome.NOT_MODIFIED:
+        return Response(304, Headers([*validators, *vary]), b""), None
+    if outcome is Outcome.PRECONDITION_FAILED:
+        raise HTTPError(412, "a precondition (If-Match or If-Unmodified-Since) does not hold")
+
+    headers = Headers([("Content-Type", kind), *validators, ("Accept-Ranges", "bytes"), *vary])
+
+    # 4. ?bytes=N and Range.
+    if limit is not None:
+        return Response(200, headers, FileBody(opened.path, 0, min(limit, size), opened.fd)), opened
+    if range_value is not None and request.method == "GET" and size > 0:
+        ranges = _ranges(request, range_value, etag, info, options)
+        if ranges is not None:
+            return _partial(headers, opened, kind, ranges, size), opened
+
+    # 5. The whole representation.
+    if coding is not None:
+        headers.add("Content-Encoding", coding)
+    if coding == "gzip" and chosen is opened:
+        return Response(200, headers, FileStream(opened.fd, _gzip_pieces(opened.fd, size))), opened
+    body = FileBody(chosen.path, 0, chosen.info.st_size, chosen.fd)
+    return Response(200, headers, body), chosen
+
+
+def _ranges(
+    request: Request, value: str, etag: str, info: os.stat_result, options: ReadOptions
+) -> list[ByteRange] | None:
+    """The ranges to send, or None to send the whole file; 416 when none is satisfiable."""
+    specs = parse_range(value)
+    if specs is None or len(specs) > options.max_ranges:
+        return None
+    if_range = request.headers.get("if-range")
+    if if_range is not None and not if_range_allows(if_range, etag, info.st_mtime, time.time()):
+        return None
+    ranges = satisfiable(specs, info.st_size)
+    if not ranges:
+        raise HTTPError(
+            416,
+            f"the requested range is not satisfiable: the file has {info.st_size} bytes",
+            {"Content-Range": content_range(None, info.st_size)},
+        )
+    return ranges
+
+
+def _partial(
+    headers: Headers, opened: OpenFile, kind: str, ranges: list[ByteRange], size: int
+) -> Response:
+    """206: one range as a FileBody (sendfile), several as multipart/byteranges."""
+    if len(ranges) == 1:
+        (only,) = ranges
+        headers.add("Content-Range", content_range(only, size))
+        return Response(206, headers, FileBody(opened.path, only.first, only.length, opened.fd))
+    boundary = make_boundary()
+    headers.set("Content-Type", f"multipart/byteranges; boundary={boundary}")
+    pieces = _multipart_pieces(opened.fd, boundary, kind, ranges, size)
+    return Response(206, headers, FileStream(opened.fd, pieces))
+
+
+def compress_response(request: Request, response: Response, options: ReadOptions) -> Response:
+    """Gzip a generated ``bytes`` body (a listing) when it is compressible, larger than the
+    threshold and the client accepts gzip; adds ``Vary: Accept-Encoding`` either way for
+    compressible types. The body is generated, so compressing it in memory adds little.
+    """
+    kind = response.headers.get("content-type") or ""
+    if not is_compressible(kind) or not isinstance(response.body, bytes):
+        return response
+    response.headers.add("Vary", "Accept-Encoding")
+    if (
+        not options.compress
+        or len(response.body) <= options.compress_min_bytes
+        or choose_encoding(request.headers.get("accept-encoding"), ["gzip"]) is None
+    ):
+        return response
+    response.headers.add("Content-Encoding", "gzip")
+    response.body = gzip.compress(response.body, GZIP_LEVEL, mtime=0)
+    return response
