@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from porch.http.auth import Access, Account, Grant
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_URL_BYTES = 8 * 1024
@@ -20,6 +22,7 @@ DEFAULT_KEEPALIVE_TIMEOUT = 15.0
 DEFAULT_MAX_CONNECTIONS = 1024
 DEFAULT_SHUTDOWN_GRACE = 5.0
 DEFAULT_MAX_PIPELINE = 32
+DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,3 +47,13 @@ class Config:
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_pipeline: int = DEFAULT_MAX_PIPELINE
     shutdown_grace: float = DEFAULT_SHUTDOWN_GRACE
+
+    # Security (issue 8, docs/security.md): TLS, accounts and access rules, CORS, per-client cap.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    accounts: tuple[Account, ...] = ()
+    anonymous: tuple[Grant, ...] = (Grant(Access.WRITE),)
+    """What clients without credentials may do; write (no access control) only when there are
+    no accounts: writes still need uploads to be on. ``porch.cli`` picks none with accounts."""
+    cors: bool = False
+    max_connections_per_client: int = DEFAULT_MAX_CONNECTIONS_PER_CLIENT

@@ -17,6 +17,7 @@ from porch.config import Config
 from porch.http import Handler
 from porch.server.accesslog import AccessLog
 from porch.server.connection import Connection, ServerState
+from porch.server.tls import TLSError, server_context
 
 log = logging.getLogger("porch.server")
 
@@ -71,6 +72,12 @@ async def serve(
     state = ServerState()
     access_log = None if config.quiet else AccessLog()
     raise_file_limit()
+    context = None
+    if config.tls_cert is not None and config.tls_key is not None:
+        try:
+            context = server_context(config.tls_cert, config.tls_key)
+        except TLSError as error:
+            raise StartupError(f"TLS: {error}") from None
     try:
         server = await loop.create_server(
             lambda: Connection(handler, config, state, access_log),
@@ -78,6 +85,8 @@ async def serve(
             port=config.port,
             reuse_address=True,
             backlog=2048,
+            ssl=context,
+            ssl_handshake_timeout=config.header_timeout if context is not None else None,
         )
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
@@ -85,9 +94,10 @@ async def serve(
         raise StartupError(f"cannot listen on {config.host}:{config.port}: {error}") from None
 
     out = announce if announce is not None else sys.stdout
+    scheme = "https" if context is not None else "http"
     for sock in server.sockets:
         host, port = sock.getsockname()[:2]
-        out.write(f"porch serving {config.root} at http://{url_host(host)}:{port}/\n")
+        out.write(f"porch serving {config.root} at {scheme}://{url_host(host)}:{port}/\n")
     out.flush()
 
     stop = stop if stop is not None else asyncio.Event()
