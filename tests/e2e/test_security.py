@@ -301,14 +301,18 @@ def test_per_client_cap_at_n_and_n_plus_1(porch: Start, site: Path) -> None:
     assert exchange(server, get("/hello.txt")).status == 200
     held.pop().close()
     deadline = time.monotonic() + 5
-    while True:  # the server notices the close, then a slot is free again
+    while True:  # the server notices the close, then one slot is free again
         sock = connect_from(server, "127.0.0.2")
         sock.sendall(get("/hello.txt"))
         status = ResponseReader(sock).read().status
-        sock.close()
         if status == 200 or time.monotonic() > deadline:
             break
+        sock.close()
         time.sleep(0.05)
     assert status == 200
+    held.append(sock)
+    # ... and only one: the count is exact, not reset by a close.
+    with connect_from(server, "127.0.0.2") as extra:
+        assert ResponseReader(extra).read().status == 503
     for sock in held:
         sock.close()
