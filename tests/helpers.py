@@ -37,7 +37,8 @@ class PorchProcess:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if "https://" in self.banner else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     def connect(self, timeout: float = 5.0) -> socket.socket:
         sock = socket.create_connection((self.host, self.port), timeout=timeout)
@@ -67,7 +68,7 @@ def run_porch(root: Path, *args: str, tmp: Path | None = None) -> Iterator[Porch
         )
     assert proc.stdout is not None
     banner = proc.stdout.readline()
-    if "http://" not in banner:
+    if "http://" not in banner and "https://" not in banner:
         proc.kill()
         raise RuntimeError(f"porch did not start: {banner!r}\n{stderr_path.read_text()}")
     port = int(banner.rsplit(":", 1)[1].strip().strip("/"))

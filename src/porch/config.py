@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from porch.http.auth import Access, Account, Grant
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_URL_BYTES = 8 * 1024
@@ -31,6 +33,7 @@ DEFAULT_MAX_RANGES = 100
 """A Range with more ranges than this is ignored (200, whole file), as nginx's max_ranges."""
 DEFAULT_COMPRESS_MIN_BYTES = 1024
 """Text responses of at most this many bytes go out uncompressed: gzip would not pay."""
+DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,3 +73,13 @@ class Config:
     max_ranges: int = DEFAULT_MAX_RANGES
     compress: bool = True
     compress_min_bytes: int = DEFAULT_COMPRESS_MIN_BYTES
+
+    # Security (issue 8, docs/security.md): TLS, accounts and access rules, CORS, per-client cap.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    accounts: tuple[Account, ...] = ()
+    anonymous: tuple[Grant, ...] = (Grant(Access.WRITE),)
+    """What clients without credentials may do; write (no access control) only when there are
+    no accounts: writes still need uploads to be on. ``porch.cli`` picks none with accounts."""
+    cors: bool = False
+    max_connections_per_client: int = DEFAULT_MAX_CONNECTIONS_PER_CLIENT

@@ -67,7 +67,9 @@ def test_every_config_field_has_a_flag() -> None:
             flag = field.name.replace("_", "-")
             # A switch may be spelled --no-X; a tuple field is a repeatable singular flag.
             singular = flag[:-3] + "y" if flag.endswith("ies") else flag.removesuffix("s")
-            assert {f"--{flag}", f"--no-{flag}", f"--{singular}"} & options, flag
+            aliases = {"accounts": "--auth"}  # --auth USER:HASH and --auth-file build accounts
+            spellings = {f"--{flag}", f"--no-{flag}", f"--{singular}", aliases.get(flag, "")}
+            assert spellings & options, flag
 
 
 def test_python_m_porch_serves_and_prints_its_url(tmp_path: Path) -> None:

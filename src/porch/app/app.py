@@ -15,6 +15,7 @@ import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
+from porch.app.auth import Guard
 from porch.app.files import (
     OpenFile,
     ReadOptions,
@@ -26,6 +27,8 @@ from porch.app.listing import STATIC_PREFIX, listing_response
 from porch.app.pages import error_response
 from porch.app.paths import resolve, url_segments
 from porch.app.routes import HandlerT, Routes, install_routes
+from porch.app.security import HEALTH_PATH, finish, health_response, is_preflight
+from porch.app.security import preflight_response as cors_preflight
 from porch.app.uploads import Uploads
 from porch.app.usertemplates import UserTemplates
 from porch.config import Config
@@ -49,6 +52,7 @@ class App:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.root = config.root
+        self.guard = Guard(config.accounts, config.anonymous)
         self.routes = Routes()
         self.templates = UserTemplates(self.root, hidden=config.hidden)
         self.uploads = Uploads(config) if config.upload_dir is not None else None
@@ -66,12 +70,27 @@ class App:
     async def handle(self, request: Request) -> Response:
         """Answer ``request``; errors of any kind become error pages here and only here."""
         try:
-            return await self.dispatch(request)
+            response = await self.guarded(request)
         except HTTPError as error:
-            return error_response(request, error)
+            response = error_response(request, error)
         except Exception:
             log.exception("unexpected error answering %s %s", request.method, request.target)
-            return error_response(request, HTTPError(500, "the server hit an unexpected error"))
+            response = error_response(request, HTTPError(500, "the server hit an unexpected error"))
+        return finish(request, response, cors=self.config.cors)
+
+    async def guarded(self, request: Request) -> Response:
+        """Health and CORS preflight (no credentials), then the access rules, then dispatch.
+
+        The rules decide from method, path and credentials alone, before dispatch touches a
+        file (porch.app.auth); docs/security.md.
+        """
+        if request.path == HEALTH_PATH:
+            return health_response(request, self.root)
+        if self.config.cors and is_preflight(request):
+            return cors_preflight()
+        if not self.guard.open:
+            await self.guard.check(request)
+        return await self.dispatch(request)
 
     def allowed_methods(self) -> tuple[str, ...]:
         """The methods a file or directory URL accepts."""

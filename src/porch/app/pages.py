@@ -10,6 +10,7 @@ import json
 
 import jinja2
 
+from porch.app.security import PAGE_CSP
 from porch.http import Headers, HTTPError, Request, Response, negotiate, text_response
 
 ENVIRONMENT = jinja2.Environment(
@@ -23,9 +24,11 @@ ERROR_FORMATS = ("text/plain", "text/html", "application/json")
 
 
 def html_response(status: int, html: str, headers: Headers | None = None) -> Response:
-    """A ``text/html; charset=utf-8`` response."""
+    """A ``text/html; charset=utf-8`` page of porch's own, with its strict CSP unless
+    ``headers`` already hold one (a user template's looser policy)."""
     out = headers if headers is not None else Headers()
     out.set("Content-Type", "text/html; charset=utf-8")
+    out.setdefault("Content-Security-Policy", PAGE_CSP)
     return Response(status, out, html.encode("utf-8"))
 
 

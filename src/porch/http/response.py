@@ -85,4 +85,5 @@ def text_response(status: int, text: str, headers: Headers | None = None) -> Res
 def plain_error(error: HTTPError) -> Response:
     """The plain-text page for an error found before any app saw the request."""
     headers = Headers(list(error.headers.items()))
+    headers.set("X-Content-Type-Options", "nosniff")  # every response carries it
     return text_response(error.status, f"{error.status} {error.reason}: {error.detail}\n", headers)

@@ -72,6 +72,11 @@ _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 _HOP_BY_HOP: Final = frozenset(
     {"content-length", "transfer-encoding", "connection", "date", "server", "keep-alive"}
 )
+_OVERLOADED: Final = (
+    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
+    b"X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n"
+)
+"""The answer beyond --max-connections, or --max-connections-per-client from one address."""
 _METHOD_START = re.compile(rb"([^ \r\n]*) ")
 
 
@@ -101,6 +106,7 @@ class ServerState:
         self.connections: set[Connection] = set()
         self.total_requests = 0
         self.shutting_down = False
+        self.per_client: dict[str, int] = {}  # open connections by client address
 
 
 class StreamBody:
@@ -217,6 +223,7 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.client: tuple[str, int] | None = None
         self.scheme = "http"
+        self.counted_as: str | None = None  # the key this connection holds in state.per_client
         self.parser = httptools.HttpRequestParser(self)
         self.pipeline: deque[_Job] = deque()
         self.runner: asyncio.Task[None] | None = None
@@ -246,15 +253,20 @@ class Connection(asyncio.Protocol):
         self.transport = transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.client = (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else None
-        if len(self.state.connections) >= self.config.max_connections:
-            transport.write(
-                b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
-                b"Connection: close\r\n\r\n"
-            )
+        if transport.get_extra_info("sslcontext") is not None:
+            self.scheme = "https"
+        address = self.client[0] if self.client is not None else ""
+        if (
+            len(self.state.connections) >= self.config.max_connections
+            or self.state.per_client.get(address, 0) >= self.config.max_connections_per_client
+        ):
+            transport.write(_OVERLOADED)
             transport.close()
             self.lost = True
             return
         self.state.connections.add(self)
+        self.state.per_client[address] = self.state.per_client.get(address, 0) + 1
+        self.counted_as = address
         self.use_sendfile = (
             type(self.loop).__module__.startswith("asyncio")
             and transport.get_extra_info("sslcontext") is None
@@ -264,6 +276,11 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
         self.state.connections.discard(self)
+        if self.counted_as is not None:
+            left = self.state.per_client.pop(self.counted_as) - 1
+            if left:
+                self.state.per_client[self.counted_as] = left
+            self.counted_as = None
         self._disarm()
         self.writable.set()
         error = HTTPError(400, "the client closed the connection")

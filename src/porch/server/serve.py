@@ -19,6 +19,7 @@ from porch.http import Handler
 from porch.http.forwarded import parse_networks
 from porch.server.accesslog import AccessLog
 from porch.server.connection import Connection, ServerState
+from porch.server.tls import TLSError, server_context
 
 log = logging.getLogger("porch.server")
 
@@ -77,10 +78,21 @@ async def serve(
     state = ServerState(parse_networks(config.trusted_proxies))
     access_log = None if config.quiet else AccessLog()
     raise_file_limit()
+    context = None
+    if config.tls_cert is not None and config.tls_key is not None:
+        try:
+            context = server_context(config.tls_cert, config.tls_key)
+        except TLSError as error:
+            raise StartupError(f"TLS: {error}") from None
+    handshake_timeout = config.header_timeout if context is not None else None
     try:
         if sock is not None:
             server = await loop.create_server(
-                lambda: Connection(handler, config, state, access_log), sock=sock, backlog=2048
+                lambda: Connection(handler, config, state, access_log),
+                sock=sock,
+                backlog=2048,
+                ssl=context,
+                ssl_handshake_timeout=handshake_timeout,
             )
         else:
             server = await loop.create_server(
@@ -90,6 +102,8 @@ async def serve(
                 reuse_address=True,
                 reuse_port=config.workers > 1,
                 backlog=2048,
+                ssl=context,
+                ssl_handshake_timeout=handshake_timeout,
             )
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
@@ -97,10 +111,11 @@ async def serve(
         raise StartupError(f"cannot listen on {config.host}:{config.port}: {error}") from None
 
     out = announce if announce is not None else sys.stdout
+    scheme = "https" if context is not None else "http"
     if not quiet_start:
         for listener in server.sockets:
             host, port = listener.getsockname()[:2]
-            out.write(f"porch serving {config.root} at http://{url_host(host)}:{port}/\n")
+            out.write(f"porch serving {config.root} at {scheme}://{url_host(host)}:{port}/\n")
         out.flush()
 
     stop = stop if stop is not None else asyncio.Event()
