@@ -273,3 +273,17 @@ def test_sort_entries_puts_directories_first_in_both_orders() -> None:
     entries = [Entry("b", False, 1, 0), Entry("a", True, 0, 0), Entry("c", True, 0, 0)]
     assert [e.name for e in sort_entries(entries)] == ["a", "c", "b"]
     assert [e.name for e in sort_entries(entries, "name", "desc")] == ["c", "a", "b"]
+
+
+def test_templates_are_listed_under_the_name_that_serves_them(fake: Patcher) -> None:
+    fake.fs.create_file(ROOT / "greet.html.j2", contents="<p>{{ name }}</p>")
+    fake.fs.create_file(ROOT / "report.txt.j2", contents="{{ n }}")
+    fake.fs.create_file(ROOT / "report.txt", contents="shadowed by the template")
+    listed = names(client().get("/").text)
+    assert "greet.html" in listed
+    assert listed.count("report.txt") == 1
+    assert not any(name.endswith(".j2") for name in listed)
+    rows = client().get("/?format=json").json()
+    assert isinstance(rows, list)
+    report = next(row for row in rows if row["name"] == "report.txt")
+    assert report["size"] == len("{{ n }}")

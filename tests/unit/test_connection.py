@@ -358,3 +358,37 @@ def test_first_byte_does_not_restart_the_header_clock(tmp_path: Path) -> None:
         assert b"HTTP/1.1 408" in output(connection).output
 
     asyncio.run(main())
+
+
+def test_a_stream_is_closed_when_the_client_goes_away(tmp_path: Path) -> None:
+    closed: list[bool] = []
+
+    class Stream:
+        def __aiter__(self) -> Stream:
+            return self
+
+        async def __anext__(self) -> bytes:
+            await asyncio.sleep(0)  # the fake transport never pushes back: let the test run
+            return b"x" * 1024
+
+        async def aclose(self) -> None:
+            closed.append(True)
+
+    async def endless(request: Request) -> Response:
+        return Response(200, Headers(), Stream())
+
+    async def scenario() -> None:
+        connection = Connection(endless, Config(root=tmp_path), ServerState(), None)
+        transport = FakeTransport(connection)
+        connection.connection_made(transport)  # type: ignore[arg-type]
+        connection.data_received(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        await asyncio.sleep(0.01)
+        connection.pause_writing()  # the client stops reading ...
+        await asyncio.sleep(0.01)
+        connection.connection_lost(ConnectionResetError())  # ... and goes away
+        async with asyncio.timeout(2):
+            while not closed:
+                await asyncio.sleep(0.005)
+
+    asyncio.run(scenario())
+    assert closed == [True]

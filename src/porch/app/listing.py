@@ -28,6 +28,7 @@ import markupsafe
 
 from porch.app.pages import ENVIRONMENT
 from porch.app.paths import listable, url_segments
+from porch.app.usertemplates import served_name
 from porch.http import Headers, HTTPError, Request, Response, negotiate
 
 FORMATS = {"text": "text/plain", "html": "text/html", "json": "application/json"}
@@ -54,10 +55,13 @@ def read_entries(root: Path, directory: str, *, hidden: bool) -> list[Entry]:
     client may fetch, in directory order.
 
     Broken symlinks, entries that vanish mid-listing and anything neither a directory nor a
-    regular file (FIFOs, sockets, devices: porch refuses to serve them) are left out.
-    Raises ``HTTPError(403)`` when the directory cannot be read.
+    regular file (FIFOs, sockets, devices: porch refuses to serve them) are left out. A
+    template ``NAME.j2`` is listed as ``NAME``, the URL that renders it, and replaces a plain
+    file ``NAME`` beside it, since the template is what that URL serves (its size is the
+    template source's). Raises ``HTTPError(403)`` when the directory cannot be read.
     """
     entries: list[Entry] = []
+    templates: dict[str, Entry] = {}
     try:
         with os.scandir(directory) as iterator:
             for item in iterator:
@@ -72,11 +76,19 @@ def read_entries(root: Path, directory: str, *, hidden: bool) -> list[Entry]:
                 if stat.S_ISDIR(info.st_mode):
                     entries.append(Entry(item.name, True, 0, info.st_mtime))
                 elif stat.S_ISREG(info.st_mode):
-                    entries.append(Entry(item.name, False, info.st_size, info.st_mtime))
+                    served = served_name(item.name)
+                    entry = Entry(served, False, info.st_size, info.st_mtime)
+                    if served != item.name:
+                        templates[served] = entry
+                    else:
+                        entries.append(entry)
     except PermissionError:
         raise HTTPError(403, "this directory cannot be listed") from None
     except (FileNotFoundError, NotADirectoryError):
         raise HTTPError(404, "not found") from None
+    if templates:
+        entries = [e for e in entries if e.is_dir or e.name not in templates]
+        entries.extend(templates.values())
     return entries
 
 

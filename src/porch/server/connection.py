@@ -596,6 +596,9 @@ class Connection(asyncio.Protocol):
                 sent += len(chunk)
                 self.transport.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
                 await self.drain()
+        except ConnectionError:
+            await _close_iterator(body)  # release its file now, not when it is collected
+            raise
         except Exception as error:
             # The head is out, so no error page can follow: end the connection without the
             # last chunk, which tells the client the body is incomplete.
@@ -604,6 +607,7 @@ class Connection(asyncio.Protocol):
             else:
                 log.exception("response stream failed")
             self.framing_broken = True
+            await _close_iterator(body)
             return sent
         if chunked:
             self.transport.write(b"0\r\n\r\n")
