@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Coverage-guided fuzz target: raw client bytes into ``Connection`` (httptools + porch glue).
 
 Input layout: byte 0 is flags (bit 0: the client half-closes after sending; bits 1-3: how many

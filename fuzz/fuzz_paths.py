@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Coverage-guided fuzz target: request-target -> ``parse_target`` -> ``resolve``.
 
 Input layout: byte 0 bit 0 sets ``hidden``; the rest is the request-target as it comes off the
