@@ -232,7 +232,8 @@ def text_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def porch_servers(run: Run) -> list[str]:
-    return [name for name in run.servers if name.startswith("porch")]
+    """The porch rows that get ratio columns (not the access-log variant: it has its own row)."""
+    return [name for name in run.servers if name.startswith("porch") and "+log" not in name]
 
 
 def peer_servers(run: Run) -> list[str]:
@@ -318,7 +319,7 @@ def memory_rows(run: Run) -> tuple[list[str], list[list[str]]]:
         mem = run.memory.get(server, MemoryFigures())
         conns = format_bytes(mem.idle_connections)
         if mem.idle_connections is not None and mem.idle_connections_opened < 1000:
-            conns += f" (only {mem.idle_connections_opened} opened)"
+            conns += f" (only {mem.idle_connections_opened} kept open)"
         if mem.upload is not None:
             upload_rss = f"{format_bytes(mem.upload)} ({format_bytes(mem.upload_idle)})"
             upload = format_rate(mem.upload_mb_per_s, "MB/s")

@@ -68,6 +68,7 @@ from bench.servers import (
     request,
     run_wrk,
     running,
+    still_open,
     upload,
     wrk_command,
 )
@@ -75,6 +76,13 @@ from bench.servers import (
 SERVERS: tuple[ServerSpec, ...] = (
     ServerSpec("porch asyncio", "porch", loop="asyncio"),
     ServerSpec("porch uvloop", "porch", loop="uvloop"),
+    ServerSpec(
+        "porch uvloop +log",
+        "porch",
+        loop="uvloop",
+        access_log=True,
+        only=("1 KiB keep-alive -c64", "1 KiB -c1"),
+    ),
     ServerSpec("nginx", "nginx"),
     ServerSpec("uvicorn+starlette", "uvicorn"),
     ServerSpec("http.server", "http.server"),
@@ -244,6 +252,9 @@ def measure_server(
             time.sleep(0.3)
             mem.idle = memory(server.pid, "VmRSS")
             for scenario in scenarios:
+                if spec.only and scenario.name not in spec.only:
+                    results[scenario.name] = Measurement(skipped="not measured")
+                    continue
                 if not server.alive():
                     results[scenario.name] = Measurement(
                         failure=f"server died (exit {server.proc.returncode})"
@@ -256,13 +267,15 @@ def measure_server(
             if not server.alive():
                 run.notes.append(f"{spec.name} died: {server.stderr_tail()}")
                 return
+            if spec.only:
+                return
             mem.peak = memory(server.pid, "VmHWM")
             log(f"{spec.name}: 1,000 idle keep-alive connections")
             sockets = hold_idle_connections(server.port, 1000, "/1k.bin")
             try:
                 time.sleep(0.5)
                 mem.idle_connections = memory(server.pid, "VmRSS")
-                mem.idle_connections_opened = len(sockets)
+                mem.idle_connections_opened = sum(still_open(sock) for sock in sockets)
             finally:
                 for sock in sockets:
                     sock.close()
@@ -449,6 +462,8 @@ runs with each other. Each wrk run lasts {duration:.0f} s.
   defaults, including `keepalive_requests 1000`), uvicorn + Starlette `StaticFiles`
   (`--http httptools --loop uvloop --no-access-log`), `python -m http.server` (its default
   HTTP/1.0: a new connection per request), and lighttpd with mod_webdav for the upload baseline.
+  "porch uvloop +log" is porch with its access log on (written to a file), in two scenarios
+  only: the difference to "porch uvloop" is what the log costs.
 - Before loading a scenario, one probe request must get the expected status (200, 206 for
   Range, 304 for the conditional GETs with the server's own ETag / Last-Modified) and body;
   otherwise the cell is "n/a" with the reason (nginx has no `/time` or templates, Starlette's
@@ -500,7 +515,7 @@ py-spy (`py-spy record --format raw`) on porch (`--loop auto`) under the 1 KiB k
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 s runs, 64 MiB transfers")
-    parser.add_argument("--duration", type=float, help="seconds per wrk run (default 4, quick 1)")
+    parser.add_argument("--duration", type=float, help="seconds per wrk run (default 5, quick 1)")
     parser.add_argument("--out", type=Path, help="where benchmarks.md/.png go (default docs/)")
     parser.add_argument("--no-install", action="store_true", help="install nothing")
     parser.add_argument("--servers", help="comma-separated names to run (default: all)")
@@ -509,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile")
     args = parser.parse_args(argv)
 
-    duration = args.duration or (1.0 if args.quick else 4.0)
+    duration = args.duration or (1.0 if args.quick else 5.0)
     transfer = 64 * MIB if args.quick else GIB
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     with contextlib.suppress(ValueError, OSError):

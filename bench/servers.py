@@ -157,12 +157,17 @@ class ServerSpec:
     kind: str
     loop: str = ""
     uploads: bool = False
+    access_log: bool = False
+    only: tuple[str, ...] = ()
+    """When set, the only scenarios this server is loaded with (the others say why not)."""
 
     def command(self, corpus: Corpus, port: int) -> list[str]:
         root = str(corpus.root)
         if self.kind == "porch":
-            cmd = [sys.executable, "-m", "porch", root, "--quiet", "--host", HOST]
+            cmd = [sys.executable, "-m", "porch", root, "--host", HOST]
             cmd += ["--port", str(port), "--loop", self.loop]
+            if not self.access_log:
+                cmd.append("--quiet")
             if self.uploads:
                 cmd += ["--upload-dir", str(corpus.upload_dir)]
             return cmd
@@ -447,32 +452,50 @@ def run_wrk(command: list[str], duration: float) -> WrkResult:
         ) from None
 
 
-def hold_idle_connections(port: int, count: int, path: str) -> list[socket.socket]:
+def hold_idle_connections(
+    port: int, count: int, path: str, budget: float = 20.0
+) -> list[socket.socket]:
     """Open up to ``count`` keep-alive connections, one GET answered on each, left idle.
 
-    Stops early (returning fewer) when the server refuses or stalls: the caller reports how
-    many were opened next to the figure.
+    Stops early (returning fewer) when the server refuses or stalls, or after ``budget``
+    seconds: the caller reports how many were opened next to the figure.
     """
     request_bytes = f"GET {path} HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()
     sockets: list[socket.socket] = []
+    deadline = time.monotonic() + budget
     try:
         for _ in range(count):
-            sock = socket.create_connection((HOST, port), timeout=5)
+            if time.monotonic() > deadline:
+                raise TimeoutError("out of time")
+            sock = socket.create_connection((HOST, port), timeout=2)
             sockets.append(sock)
             sock.sendall(request_bytes)
         for sock in sockets:
+            if time.monotonic() > deadline:
+                raise TimeoutError("out of time")
             _read_one_response(sock)
     except OSError:
         live = []
         for sock in sockets:
             try:
-                sock.settimeout(0.2)
+                sock.settimeout(0.01 if time.monotonic() > deadline + 5 else 0.2)
                 _read_one_response(sock)
                 live.append(sock)
             except OSError:
                 sock.close()
         return live
     return sockets
+
+
+def still_open(sock: socket.socket) -> bool:
+    """True when the server has not closed ``sock`` (HTTP/1.0 servers close after answering)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1, socket.MSG_PEEK) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
 
 
 def _read_one_response(sock: socket.socket) -> None:

@@ -135,7 +135,7 @@ def test_memory_rows_name_partial_connection_counts_and_upload_ratio():
     assert "RSS during 1 GiB download" in header
     porch, nginx, lighttpd = rows
     assert porch[1] == "20.0 MiB"
-    assert porch[3] == "30.0 MiB (only 640 opened)"
+    assert porch[3] == "30.0 MiB (only 640 kept open)"
     assert porch[5:] == ["25.0 MiB (20.0 MiB)", "400 MB/s", "0.50\u00d7"]
     assert (nginx[0], nginx[6]) == ("nginx", "n/a")
     assert (lighttpd[0], lighttpd[6]) == ("lighttpd", "800 MB/s")
