@@ -47,6 +47,7 @@ from bench.harness import (
     failures,
     markdown_table,
     memory_rows,
+    size_text,
     summary_rows,
     text_table,
 )
@@ -340,9 +341,11 @@ def profile_porch(corpus: Corpus, duration: float) -> str:
     scenario = SCENARIOS[0]
     with running(spec, corpus) as server:
         spy = subprocess.Popen(
+            # Blocking mode (py-spy pauses porch per sample): --nonblocking reads the stack
+            # while it changes and mixes frames of different moments.
             pinned(1, ["py-spy", "record", "--pid", str(server.pid), "--duration",
-                       str(max(1, round(duration))), "--rate", "250", "--format", "raw",
-                       "--output", str(out), "--nonblocking"]),
+                       str(max(1, round(duration))), "--rate", "100", "--format", "raw",
+                       "--output", str(out)]),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         time.sleep(0.5)
@@ -454,7 +457,7 @@ runs with each other. Each wrk run lasts {duration:.0f} s.
 
 - Corpus in a temporary directory: 1 KiB, 64 KiB and 100 MiB files, a 1,000-entry directory,
   a template `page.html.j2` (served by porch at `/page.html`), and a sparse
-  {upload_size // MIB} MiB file for the download-memory figure.
+  {size_text(upload_size)} file for the download-memory figure.
 - Each server runs alone, on 127.0.0.1, pinned to CPU 0 (`taskset -c 0`); wrk (one thread) and
   every other client run on CPU 1. Servers: porch from this checkout's `src`
   (`python -m porch ROOT --quiet --loop asyncio|uvloop`), nginx (1 worker, sendfile on,
@@ -468,14 +471,17 @@ runs with each other. Each wrk run lasts {duration:.0f} s.
   Range, 304 for the conditional GETs with the server's own ETag / Last-Modified) and body;
   otherwise the cell is "n/a" with the reason (nginx has no `/time` or templates, Starlette's
   StaticFiles no listings, `http.server` no Range or ETag). nginx and http.server answer the
-  "text" listing with HTML (they ignore Accept).
+  "text" listing with HTML (they ignore Accept). An "n/a" for porch means the porch build
+  under test does not do that yet: the harness finds out by probing, it is not told.
+  http.server speaks HTTP/1.0 and closes every connection, so it keeps none of the 1,000
+  idle connections open ("only 0 kept open").
 - req/s, MB/s (10^6 bytes/s read by wrk, heads included), p50/p99 latency and errors come
   from wrk (`bench/report.lua`); errors are socket errors (connect, read, write, timeout)
   plus non-2xx/3xx answers. CPU s / 10k req is user + system time of the server's process
   tree from /proc/PID/stat (children included) over the run, per 10,000 requests.
 - Memory is the server process tree's RSS: idle after start, VmHWM after the scenarios,
   with 1,000 idle keep-alive connections (one request answered on each), the peak while wrk
-  downloads the large file on one connection, and the peak during a {upload_size // MIB} MiB PUT
+  downloads the large file on one connection, and the peak during a {size_text(upload_size)} PUT
   upload (porch `--upload-dir`, lighttpd WebDAV), whose throughput includes writing the file.
 
 ## Throughput, and porch's ratio to each peer (same run)
@@ -522,7 +528,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", help="comma-separated substrings of scenario names")
     parser.add_argument("--no-upload", action="store_true", help="skip the upload measurements")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile")
+    parser.add_argument(
+        "--profile-only", action="store_true", help="only profile porch; print, write nothing"
+    )
     args = parser.parse_args(argv)
+    if args.profile_only:
+        with tempfile.TemporaryDirectory(prefix="porch-bench-") as tmp:
+            corpus = make_corpus(Path(tmp), download_size=MIB, large_size=MIB)
+            print(profile_porch(corpus, args.duration or 5.0))
+        return 0
 
     duration = args.duration or (1.0 if args.quick else 5.0)
     transfer = 64 * MIB if args.quick else GIB
