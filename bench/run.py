@@ -105,24 +105,29 @@ def log(message: str) -> None:
 
 
 def bench_requirements() -> list[str]:
+    """porch's own dependencies and the ``bench`` extra, from pyproject.toml."""
     data = tomllib.loads((REPO / "pyproject.toml").read_text())
-    requirements: list[str] = data["project"]["optional-dependencies"]["bench"]
+    project = data["project"]
+    requirements: list[str] = [
+        *project["dependencies"],
+        *project["optional-dependencies"]["bench"],
+    ]
     return requirements
 
 
 def ensure_tools(install: bool) -> list[str]:
     """Install the bench extra's packages and Debian's tools when missing; notes for the report.
 
-    Only the extra's requirements are pip-installed (not porch itself), so an existing editable
-    install of porch is left pointing where it points.
+    Only the requirements are pip-installed (not porch itself: the servers run from this
+    checkout's src), so an existing editable install of porch is left pointing where it points.
     """
     notes = []
-    modules = {"uvicorn": "uvicorn", "starlette": "starlette", "matplotlib": "matplotlib"}
-    missing = [name for name, module in modules.items() if importlib.util.find_spec(module) is None]
+    modules = ("httptools", "uvloop", "jinja2", "uvicorn", "starlette", "matplotlib")
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
     if shutil.which("py-spy") is None:
         missing.append("py-spy")
     if missing and install:
-        log(f"pip install (bench extra): missing {', '.join(missing)}")
+        log(f"pip install (porch's dependencies, bench extra): missing {', '.join(missing)}")
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
              *bench_requirements()],
