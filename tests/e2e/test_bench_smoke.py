@@ -1,0 +1,47 @@
+"""The benchmark harness end to end, as small as it gets: porch only, one 1 s wrk run.
+
+Benchmarks never run in the test suite; this only proves the harness can start porch, probe,
+load it with wrk and read the result. Skipped where wrk is not installed.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from bench.harness import MIB, Scenario
+from bench.run import measure_scenario
+from bench.servers import ServerSpec, make_corpus, running
+
+pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+
+
+@pytest.fixture
+def corpus(tmp_path: Path):
+    return make_corpus(tmp_path, download_size=MIB, large_size=MIB)
+
+
+def test_one_second_of_1kib_keep_alive_against_porch(corpus):
+    spec = ServerSpec("porch", "porch", loop="asyncio")
+    with running(spec, corpus) as server:
+        measured = measure_scenario(
+            server.port, server.pid, Scenario("1 KiB", "/1k.bin", connections=4), 1.0
+        )
+    assert measured.failure == ""
+    assert measured.result is not None
+    assert measured.result.requests > 0
+    assert measured.result.errors == 0
+    assert measured.cpu_s is not None
+    assert measured.cpu_s > 0
+
+
+def test_a_scenario_porch_refuses_is_na_unless_every_server_must_do_it(corpus):
+    spec = ServerSpec("porch", "porch", loop="asyncio")
+    with running(spec, corpus) as server:
+        optional = measure_scenario(server.port, server.pid, Scenario("gone", "/no-such-file"), 1.0)
+        required = measure_scenario(
+            server.port, server.pid, Scenario("gone", "/no-such-file", required=True), 1.0
+        )
+    assert (optional.skipped, optional.result, optional.failure) == ("404, not 200", None, "")
+    assert required.failure == "probe: 404, not 200"
