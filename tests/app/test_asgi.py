@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import porch.asgi
+from porch.http.auth import parse_account, parse_grants
+from tests.security_helpers import quick_hash
 
 
 def call(
@@ -124,3 +127,20 @@ def test_lifespan_completes() -> None:
 def test_missing_root_is_an_error_at_start(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a directory"):
         porch.asgi.app(tmp_path / "missing")
+
+
+def test_accounts_without_anonymous_refuse_anonymous_clients(root: Path) -> None:
+    # As on the command line: accounts mean no anonymous access unless asked for.
+    account = parse_account(f"ann:{quick_hash('pw')}")
+    locked = porch.asgi.app(root, accounts=(account,))
+    assert call(locked, "/a.txt")[0] == 401
+    credentials = b"Basic " + base64.b64encode(b"ann:pw")
+    headers = [(b"host", b"test"), (b"authorization", credentials)]
+    assert call(locked, "/a.txt", headers=headers)[:3:2] == (200, b"hello asgi\n")
+    public = porch.asgi.app(root, accounts=(account,), anonymous=parse_grants("read"))
+    assert call(public, "/a.txt")[0] == 200
+
+
+def test_missing_upload_dir_is_an_error_at_start(root: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="upload_dir is not a directory"):
+        porch.asgi.app(root, upload_dir=tmp_path / "missing")
