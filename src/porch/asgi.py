@@ -27,6 +27,7 @@ from porch.http import (
     FileBody,
     Headers,
     HTTPError,
+    ProtocolError,
     Request,
     Response,
     body_allowed,
@@ -94,7 +95,8 @@ class PorchASGI:
         client = scope.get("client")
         target = _route_target(scope)
         try:
-            check_head(method, "1.1" if "host" in headers else "1.0", headers)
+            self._check_limits(scope, headers)
+            check_head(method, scope.get("http_version", "1.1"), headers)
             path, query = parse_target(target)
             request = Request(
                 method=method,
@@ -113,6 +115,24 @@ class PorchASGI:
             return
         response = await self.app.handle(request)
         await self._send(scope, send, method, response)
+
+    def _check_limits(self, scope: Scope, headers: Headers) -> None:
+        """porch's own URL and header limits (414, 431), counted as porch's server counts them.
+
+        The host server applied its own limits already (usually looser: uvicorn with httptools
+        has none on the URL); these make a request that porch's server would refuse get the
+        same answer here, and keep a long URL from reaching the file system (ENAMETOOLONG).
+        """
+        config = self.app.config
+        raw: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+        query: bytes = scope.get("query_string", b"")
+        if len(raw) + (len(query) + 1 if query else 0) > config.max_url_bytes:
+            raise ProtocolError(414, f"the URL is longer than {config.max_url_bytes} bytes")
+        if len(headers) > config.max_headers:
+            raise ProtocolError(431, f"more than {config.max_headers} header fields")
+        size = sum(len(name) + len(value) + 4 for name, value in headers)
+        if size > config.max_header_bytes:
+            raise ProtocolError(431, f"the headers are larger than {config.max_header_bytes} bytes")
 
     async def _send(self, scope: Scope, send: Send, method: str, response: Response) -> None:
         body = response.body

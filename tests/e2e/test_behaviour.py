@@ -231,6 +231,52 @@ def test_traversal_vectors_are_refused(served: Served, tree: Tree, target: str) 
     assert all(str(tree.base) not in value for _, value in response.headers)
 
 
+def test_a_name_too_long_for_the_file_system_is_404(served: Served) -> None:
+    for target in ("/" + "a" * 300, "/" + "a" * 300 + "/b.txt", "/docs/" + "b" * 300):
+        response = exchange(served, raw("GET", target))
+        assert response.status == 404, (target[:10], response.status)
+
+
+# What porch refuses before dispatch (porch.http.check_head and the URL and header limits);
+# the ASGI adapter applies the same rules to the requests the host server lets through.
+DEFAULT_URL_LIMIT = 8 * 1024
+DEFAULT_HEADER_LIMIT = 16 * 1024
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (b"GET /hello.txt HTTP/1.1\r\n\r\n", 400),
+        (b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400),
+        (b"PROPFIND /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", 501),
+        (raw("GET", "/" + "u" * (DEFAULT_URL_LIMIT - 1)), 404),
+        (raw("GET", "/" + "u" * DEFAULT_URL_LIMIT), 414),
+        (raw("GET", "/hello.txt?q=" + "u" * (DEFAULT_URL_LIMIT - 13)), 200),
+        (raw("GET", "/hello.txt?q=" + "u" * (DEFAULT_URL_LIMIT - 12)), 414),
+        # Host: x is 5 + 4 bytes; X-Big: adds 5 + 4 and its value.
+        (raw("GET", "/hello.txt", "X-Big: " + "h" * (DEFAULT_HEADER_LIMIT - 18)), 200),
+        (raw("GET", "/hello.txt", "X-Big: " + "h" * (DEFAULT_HEADER_LIMIT - 17)), 431),
+    ],
+    ids=[
+        "no-host",
+        "two-hosts",
+        "unknown-method",
+        "url-at-limit",
+        "url-over-limit",
+        "query-at-limit",
+        "query-over-limit",
+        "headers-at-limit",
+        "headers-over-limit",
+    ],
+)
+def test_refused_before_dispatch(served: Served, request_bytes: bytes, status: int) -> None:
+    if served.kind == "granian" and b"Host:" not in request_bytes:
+        pytest.skip("granian hands the app an empty Host of its own (docs/asgi.md)")
+    response = exchange(served, request_bytes)
+    assert response.status == status
+    assert response.header("x-content-type-options") == "nosniff"
+
+
 def test_directory_redirects_to_the_slash_form_then_serves_index(served: Served) -> None:
     redirect = get(served, "/docs", allow_redirects=False)
     assert redirect.status_code == 301
