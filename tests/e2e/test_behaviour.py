@@ -536,3 +536,29 @@ def test_health(served: Served, secured: Served) -> None:
     for server in (served, secured):
         response = get(server, "/-/health")
         assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+# -- mounted under a prefix (the host servers only: porch's own server has no prefix) -------
+
+MOUNTS = {
+    # uvicorn --root-path: a proxy stripped /files; uvicorn puts it back in front of the path.
+    "uvicorn": (["--root-path", "/files"], "/hello.txt", "/docs"),
+    # granian --url-path-prefix: the prefix arrives in the URL itself.
+    "granian": (["--url-path-prefix", "/files"], "/files/hello.txt", "/files/docs"),
+}
+
+
+@pytest.mark.parametrize("host", sorted(MOUNTS))
+def test_mounted_under_a_prefix_redirects_back_under_it(tmp_path: Path, host: str) -> None:
+    reason = available(host)
+    if reason is not None:
+        pytest.skip(reason)
+    root = tmp_path / "site"
+    (root / "docs").mkdir(parents=True)
+    (root / "hello.txt").write_text("hello, porch\n")
+    extra, file_target, directory_target = MOUNTS[host]
+    with serve(host, root, {"quiet": True}, log_dir=tmp_path, extra=extra) as server:
+        assert exchange(server, raw("GET", file_target)).body == b"hello, porch\n"
+        redirect = exchange(server, raw("GET", directory_target))
+        assert redirect.status == 301
+        assert redirect.header("location") == "/files/docs/"
