@@ -175,6 +175,16 @@ def host_command(kind: str, port: int, *, workers: int = 1) -> list[str]:
     raise ValueError(f"unknown host server {kind!r}")
 
 
+def host_env(root: Path, settings: Mapping[str, Any]) -> dict[str, str]:
+    """The environment for ``host_command``: this checkout's ``src`` and the repository on
+    PYTHONPATH (the factory lives in ``tests.e2e.servers``), the root and the settings."""
+    env = porch_env()
+    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(REPO)])
+    env[ROOT_VARIABLE] = str(root)
+    env[SETTINGS_VARIABLE] = json.dumps(dict(settings))
+    return env
+
+
 def available(kind: str) -> str | None:
     """None when ``kind`` can run here, else why not (for a skip message)."""
     if kind == "porch":
@@ -221,10 +231,7 @@ def serve_host(
     extra: Sequence[str] = (),
 ) -> Iterator[Served]:
     """``porch.asgi`` under ``kind`` (uvicorn or granian), serving ``root``."""
-    env = porch_env()
-    env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(REPO)])
-    env[ROOT_VARIABLE] = str(root)
-    env[SETTINGS_VARIABLE] = json.dumps(dict(settings))
+    env = host_env(root, settings)
     log_path = log_dir / f"{kind}-{time.monotonic_ns()}.log"
     for attempt in range(3):  # a free port can be taken between the probe and the bind
         port = free_port()
