@@ -15,6 +15,7 @@ app as ``Request.root_path`` so redirects point back under the mount.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from pathlib import Path
@@ -27,6 +28,7 @@ from porch.http import (
     FileBody,
     Headers,
     HTTPError,
+    ProtocolError,
     Request,
     Response,
     body_allowed,
@@ -36,6 +38,7 @@ from porch.http import (
     parse_target,
     plain_error,
 )
+from porch.http.auth import Access, Grant
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -74,6 +77,29 @@ async def _body(receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
+class _Disconnect:
+    """Knows when the client has gone, by reading ``receive`` until ``http.disconnect``.
+
+    uvicorn's ``send`` returns at once, without error, once the client has left, so a
+    response loop that only sends would read the rest of a file from disk into nothing (all
+    of it, for an aborted download of a large file). Started once the app has answered, so
+    any request body the app left unread is the watcher's to drop. Hosts whose ``receive``
+    only reports the disconnect later (granian) simply stream on, as without the watcher.
+    """
+
+    def __init__(self, receive: Receive) -> None:
+        self.gone = False
+        self._task = asyncio.ensure_future(self._watch(receive))
+
+    async def _watch(self, receive: Receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self.gone = True
+
+    def close(self) -> None:
+        self._task.cancel()
+
+
 class PorchASGI:
     """An ASGI 3 application serving ``app`` (a porch ``App``)."""
 
@@ -93,7 +119,8 @@ class PorchASGI:
         client = scope.get("client")
         target = _route_target(scope)
         try:
-            check_head(method, "1.1" if "host" in headers else "1.0", headers)
+            self._check_limits(scope, headers)
+            check_head(method, scope.get("http_version", "1.1"), headers)
             path, query = parse_target(target)
             request = Request(
                 method=method,
@@ -108,12 +135,32 @@ class PorchASGI:
                 root_path=scope.get("root_path", ""),
             )
         except HTTPError as error:
-            await self._send(scope, send, method, plain_error(error))
+            await self._send(scope, receive, send, method, plain_error(error))
             return
         response = await self.app.handle(request)
-        await self._send(scope, send, method, response)
+        await self._send(scope, receive, send, method, response)
 
-    async def _send(self, scope: Scope, send: Send, method: str, response: Response) -> None:
+    def _check_limits(self, scope: Scope, headers: Headers) -> None:
+        """porch's own URL and header limits (414, 431), counted as porch's server counts them.
+
+        The host server applied its own limits already (usually looser: uvicorn with httptools
+        has none on the URL); these make a request that porch's server would refuse get the
+        same answer here, and keep a long URL from reaching the file system (ENAMETOOLONG).
+        """
+        config = self.app.config
+        raw: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+        query: bytes = scope.get("query_string", b"")
+        if len(raw) + (len(query) + 1 if query else 0) > config.max_url_bytes:
+            raise ProtocolError(414, f"the URL is longer than {config.max_url_bytes} bytes")
+        if len(headers) > config.max_headers:
+            raise ProtocolError(431, f"more than {config.max_headers} header fields")
+        size = sum(len(name) + len(value) + 4 for name, value in headers)
+        if size > config.max_header_bytes:
+            raise ProtocolError(431, f"the headers are larger than {config.max_header_bytes} bytes")
+
+    async def _send(
+        self, scope: Scope, receive: Receive, send: Send, method: str, response: Response
+    ) -> None:
         body = response.body
         with_body = body_allowed(method, response.status)
         raw_headers = [
@@ -124,24 +171,34 @@ class PorchASGI:
         length = body_length(body)
         if length is not None and response.status >= 200 and response.status not in (204, 304):
             raw_headers.append((b"content-length", str(length).encode("ascii")))
-        if isinstance(body, FileBody):
-            await self._send_file(scope, send, response.status, raw_headers, body, with_body)
-            return
-        await send(
-            {"type": "http.response.start", "status": response.status, "headers": raw_headers}
-        )
         if isinstance(body, bytes):
+            await send(
+                {"type": "http.response.start", "status": response.status, "headers": raw_headers}
+            )
             await send({"type": "http.response.body", "body": body if with_body else b""})
             return
-        if with_body:
-            async for chunk in body:
-                if chunk:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        else:
+        client = _Disconnect(receive)
+        try:
+            if isinstance(body, FileBody):
+                await self._send_file(
+                    scope, send, response.status, raw_headers, body, with_body, client
+                )
+                return
+            await send(
+                {"type": "http.response.start", "status": response.status, "headers": raw_headers}
+            )
+            if with_body:
+                async for chunk in body:
+                    if client.gone:
+                        break
+                    if chunk:
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
             closer = getattr(body, "aclose", None)
             if closer is not None:
-                await closer()
-        await send({"type": "http.response.body", "body": b""})
+                await closer()  # releases what the iterator holds (an open file) at once
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            client.close()
 
     async def _send_file(
         self,
@@ -151,6 +208,7 @@ class PorchASGI:
         raw_headers: list[tuple[bytes, bytes]],
         body: FileBody,
         with_body: bool,
+        client: _Disconnect,
     ) -> None:
         fd = body.fd if body.fd is not None else os.open(body.path, os.O_RDONLY)
         try:
@@ -164,7 +222,7 @@ class PorchASGI:
                 await send({"type": "http.response.pathsend", "path": body.path})
                 return
             sent = 0
-            while sent < body.length:
+            while sent < body.length and not client.gone:
                 data = os.pread(fd, min(CHUNK_SIZE, body.length - sent), body.offset + sent)
                 if not data:
                     break
@@ -190,10 +248,22 @@ def app(root: str | os.PathLike[str] = ".", **settings: Any) -> PorchASGI:
     """An ASGI application serving ``root`` with porch's behaviour.
 
     ``settings`` are ``porch.config.Config`` fields (``hidden=True``, ``upload_dir=...``).
-    The root is checked now, loudly: a missing directory raises ``ValueError`` at import
-    time of the host application, not a 404 per request.
+    The root and the upload directory are checked now, loudly: a missing directory raises
+    ``ValueError`` at import time of the host application, not a 404 per request.
+
+    With ``accounts`` and no ``anonymous``, clients without credentials get nothing, as on
+    the command line: ``Config``'s own default (anonymous write) means "no access control"
+    and would leave every file open to anyone despite the accounts.
     """
     path = Path(root).expanduser()
     if not path.is_dir():
         raise ValueError(f"porch.asgi root is not a directory: {root}")
+    upload_dir = settings.get("upload_dir")
+    if upload_dir is not None:
+        upload_path = Path(upload_dir).expanduser()
+        if not upload_path.is_dir():
+            raise ValueError(f"porch.asgi upload_dir is not a directory: {upload_dir}")
+        settings["upload_dir"] = upload_path.resolve(strict=True)
+    if settings.get("accounts") and "anonymous" not in settings:
+        settings["anonymous"] = (Grant(Access.NONE),)
     return PorchASGI(App(Config(root=path.resolve(strict=True), **settings)))

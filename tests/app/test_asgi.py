@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import porch.asgi
+from porch.http.auth import parse_account, parse_grants
+from tests.security_helpers import quick_hash
 
 
 def call(
@@ -124,3 +127,51 @@ def test_lifespan_completes() -> None:
 def test_missing_root_is_an_error_at_start(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a directory"):
         porch.asgi.app(tmp_path / "missing")
+
+
+def test_accounts_without_anonymous_refuse_anonymous_clients(root: Path) -> None:
+    # As on the command line: accounts mean no anonymous access unless asked for.
+    account = parse_account(f"ann:{quick_hash('pw')}")
+    locked = porch.asgi.app(root, accounts=(account,))
+    assert call(locked, "/a.txt")[0] == 401
+    credentials = b"Basic " + base64.b64encode(b"ann:pw")
+    headers = [(b"host", b"test"), (b"authorization", credentials)]
+    assert call(locked, "/a.txt", headers=headers)[:3:2] == (200, b"hello asgi\n")
+    public = porch.asgi.app(root, accounts=(account,), anonymous=parse_grants("read"))
+    assert call(public, "/a.txt")[0] == 200
+
+
+def test_missing_upload_dir_is_an_error_at_start(root: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="upload_dir is not a directory"):
+        porch.asgi.app(root, upload_dir=tmp_path / "missing")
+
+
+def test_a_download_stops_when_the_client_disconnects(root: Path) -> None:
+    # uvicorn's send returns silently once the client has gone: without watching receive,
+    # the adapter would read the whole file into nothing.
+    (root / "huge.bin").write_bytes(b"h" * (porch.asgi.CHUNK_SIZE * 40))
+    scope = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "GET",
+        "path": "/huge.bin",
+        "raw_path": b"/huge.bin",
+        "query_string": b"",
+        "headers": [(b"host", b"test")],
+    }
+    messages: list[dict[str, Any]] = [{"type": "http.request", "body": b"", "more_body": False}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop(0)
+        await asyncio.sleep(0.01)  # the client leaves while the first chunks go out
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        await asyncio.sleep(0.001)
+
+    asyncio.run(porch.asgi.app(root)(scope, receive, send))
+    chunks = [m for m in sent if m["type"] == "http.response.body" and m.get("body")]
+    assert 0 < len(chunks) < 20

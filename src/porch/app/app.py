@@ -8,6 +8,7 @@ dynamic routes, then templates, then uploads (POST/PUT), then files and listings
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import stat
@@ -125,6 +126,11 @@ class App:
             raise HTTPError(404, "not found") from None
         except PermissionError:
             raise HTTPError(403, "this path cannot be read") from None
+        except OSError as error:
+            if error.errno != errno.ENAMETOOLONG:
+                raise
+            # A segment over the file system's NAME_MAX: no such file can exist.
+            raise HTTPError(404, "not found") from None
         if stat.S_ISDIR(info.st_mode):
             return self.serve_directory(request, str(real))
         fd, info = open_regular(str(real))

@@ -28,6 +28,7 @@ import markupsafe
 
 from porch.app.pages import ENVIRONMENT
 from porch.app.paths import listable, url_segments
+from porch.app.security import PAGE_CSP
 from porch.app.usertemplates import served_name
 from porch.http import Headers, HTTPError, Request, Response, negotiate
 
@@ -263,6 +264,7 @@ def listing_response(request: Request, root: Path, directory: str, *, hidden: bo
     if media == "text/html":
         text = render_html(request.path, entries, key, order, hidden=hidden)
         headers.add("Content-Type", "text/html; charset=utf-8")
+        headers.add("Content-Security-Policy", PAGE_CSP)  # porch's own page (docs/security.md)
     elif media == "application/json":
         text = render_json(entries)
         headers.add("Content-Type", "application/json")
