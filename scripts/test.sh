@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: installs what it needs, then runs
+# The whole test suite, from a fresh machine: creates .venv, installs porch with its test
+# tools there (and Debian's chromium for the browser tests if missing), then runs
 # ruff, mypy --strict and pytest (unit, app, end-to-end over sockets, headless Chromium).
 # Extra arguments go to pytest, e.g. scripts/test.sh tests/unit -x
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
-# Debian's Chromium drives the browser tests (never a downloaded browser build): the
-# playwright package (from the test extra above) launches /usr/bin/chromium by path;
-# `playwright install` is never run.
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian's Chromium drives the browser tests (never a downloaded browser build); curl is used
+# by the end-to-end tests as a real client.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-echo "== ruff check";  python3 -m ruff check .
-echo "== ruff format"; python3 -m ruff format --check .
-echo "== mypy --strict"; python3 -m mypy
+PY=.venv/bin/python
+echo "== ruff check";     $PY -m ruff check .
+echo "== ruff format";    $PY -m ruff format --check .
+echo "== mypy --strict";  $PY -m mypy
 echo "== pytest"
-python3 -m pytest "$@"
+$PY -m pytest "$@"
