@@ -51,6 +51,17 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     )
 
 
+def wav(seconds: float = 0.5, rate: int = 8000) -> bytes:
+    """A silent 8-bit mono WAV file."""
+    samples = b"\x80" * int(seconds * rate)
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF", 36 + len(samples), b"WAVE", b"fmt ", 16, 1, 1, rate, rate, 1, 8,
+        b"data", len(samples),
+    )  # fmt: skip
+    return header + samples
+
+
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """One headless Chromium for the module; each test gets fresh contexts from it."""
@@ -249,6 +260,7 @@ def test_previews_and_download(
     long_text = "".join(f"line {i}: <b>not markup</b>\n" for i in range(5000))  # > 64 KiB
     (site / "long.txt").write_text(long_text)
     (site / "ünï code.py").write_text("print('hi')\n")
+    (site / "tone.wav").write_bytes(wav())
     server = porch(site, "--quiet")
     tab = watched()
     page = tab.page
@@ -301,6 +313,14 @@ def test_previews_and_download(
         "() => document.querySelector('#preview-body pre')?.textContent === \"print('hi')\\n\""
     )
     page.keyboard.press("Escape")
+
+    page.fill("#filter", "")
+    # Audio: the native player loads it (media-src 'self' in the page's CSP allows it).
+    row(page, "tone.wav").locator(".preview-button").click()
+    page.wait_for_function("() => document.querySelector('#preview-body audio')?.readyState >= 1")
+    assert page.locator("#preview-body audio").evaluate("a => a.duration") == pytest.approx(0.5)
+    page.keyboard.press("Escape")
+    assert page.locator("#preview-body audio").count() == 0  # closing stops the player
 
     with page.expect_download() as info:
         row(page, "ünï code.py").locator("td.actions a.download").click()
