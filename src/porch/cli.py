@@ -188,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
     reading.add_argument(
         "--no-compress", action="store_true", help="never gzip on the fly (.gz/.br still served)"
     )
+    sharing = parser.add_argument_group("sharing (see docs/webapp.md)")
+    sharing.add_argument(
+        "--qr",
+        action="store_true",
+        help="print a QR code of the LAN URL at start (use with --host 0.0.0.0)",
+    )
     add_security_arguments(parser, positive_int)
     parser.add_argument("--version", action="version", version=f"porch {__version__}")
     return parser
@@ -394,6 +400,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         max_ranges=args.max_ranges,
         compress=not args.no_compress,
         compress_min_bytes=args.compress_min_bytes,
+        qr=args.qr,
     )
     return with_security(settings, args, parser)
 

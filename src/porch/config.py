@@ -83,3 +83,7 @@ class Config:
     no accounts: writes still need uploads to be on. ``porch.cli`` picks none with accounts."""
     cors: bool = False
     max_connections_per_client: int = DEFAULT_MAX_CONNECTIONS_PER_CLIENT
+
+    # The listing page as a web app (issue 7, docs/webapp.md): --qr prints a QR code of the
+    # LAN URL at start (the page always offers its own).
+    qr: bool = False

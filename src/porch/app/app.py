@@ -20,13 +20,15 @@ from porch.app.auth import Guard
 from porch.app.files import (
     OpenFile,
     ReadOptions,
+    attachment_disposition,
     compress_response,
     file_response,
     open_regular,
 )
-from porch.app.listing import STATIC_PREFIX, listing_response
+from porch.app.listing import STATIC_PREFIX, UploadForm, listing_response
 from porch.app.pages import error_response
 from porch.app.paths import resolve, url_segments
+from porch.app.qr import QR_PATH, qr_response
 from porch.app.routes import HandlerT, Routes, install_routes
 from porch.app.security import HEALTH_PATH, finish, health_response, is_preflight
 from porch.app.security import preflight_response as cors_preflight
@@ -119,6 +121,8 @@ class App:
         """GET/HEAD of a file or directory under the root."""
         if request.path.startswith(STATIC_PREFIX):
             return self.serve_static(request)
+        if request.path == QR_PATH:
+            return qr_response(request, self.config.host)
         real = resolve(self.root, request.path, hidden=self.config.hidden)
         try:
             info = os.stat(real)
@@ -171,13 +175,42 @@ class App:
         )
 
     def serve_file(self, request: Request, url_path: str, opened: OpenFile) -> Response:
-        """A regular file: validators, conditionals, ranges, ?bytes=N, compression."""
-        return file_response(request, self.root, url_path, opened, self.read_options())
+        """A regular file: validators, conditionals, ranges, ?bytes=N, compression;
+        ``?download`` adds ``Content-Disposition: attachment`` (docs/webapp.md)."""
+        response = file_response(request, self.root, url_path, opened, self.read_options())
+        if "download" in request.query and response.status < 300:
+            name = url_path.rsplit("/", 1)[-1]
+            response.headers.set("Content-Disposition", attachment_disposition(name))
+        return response
 
     def list_directory(self, request: Request, real: str) -> Response:
         """A directory without index.html: text, HTML or JSON (porch.app.listing)."""
-        response = listing_response(request, self.root, real, hidden=self.config.hidden)
+        response = listing_response(
+            request,
+            self.root,
+            real,
+            hidden=self.config.hidden,
+            upload=self.upload_form(request),
+            bind_host=self.config.host,
+        )
         return compress_response(request, response, self.read_options())
+
+    def upload_form(self, request: Request) -> UploadForm | None:
+        """Whether and how this listing offers uploads (docs/webapp.md): with the upload
+        directory served under ROOT, on that directory's own listing (other listings link to
+        it); with it outside ROOT (or hidden), on every listing, since files land in one place
+        whichever page sends them."""
+        if self.uploads is None:
+            return None
+        base = self.uploads.base_url
+        limit = self.config.max_upload_size
+        if base is None:
+            return UploadForm(show=True, listed_at=None, max_size=limit)
+        here = "/" + "".join(
+            urllib.parse.quote(name) + "/"
+            for name in url_segments(request.path, hidden=self.config.hidden)
+        )
+        return UploadForm(show=here == base, listed_at=base, max_size=limit)
 
     def serve_static(self, request: Request) -> Response:
         """porch's own assets under the reserved prefix ``/-/static/`` (the listing's CSS).

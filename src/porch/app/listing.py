@@ -28,9 +28,11 @@ import markupsafe
 
 from porch.app.pages import ENVIRONMENT
 from porch.app.paths import listable, url_segments
+from porch.app.qr import QR_PATH, share_url, split_host
 from porch.app.security import PAGE_CSP
 from porch.app.usertemplates import served_name
 from porch.http import Headers, HTTPError, Request, Response, negotiate
+from porch.share import is_loopback_host
 
 FORMATS = {"text": "text/plain", "html": "text/html", "json": "application/json"}
 OFFERS = ("text/plain", "text/html", "application/json")
@@ -38,6 +40,17 @@ SORT_KEYS = ("name", "size", "modified")
 ORDERS = ("asc", "desc")
 STATIC_PREFIX = "/-/static/"
 """URL prefix reserved for porch's own assets (the listing's stylesheet); see docs/reading.md."""
+
+
+@dataclass(frozen=True, slots=True)
+class UploadForm:
+    """How a listing page offers uploads: ``show`` the form on this page; ``listed_at``, the
+    URL of the upload directory's listing when porch serves it (else None: uploads are saved
+    out of sight); ``max_size``, the upload limit in bytes, if any."""
+
+    show: bool
+    listed_at: str | None
+    max_size: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +159,40 @@ def _iso(seconds: int) -> str:
 
 
 _ROW = (
-    '<tr class="{kind}"><td class="name"><a href="{href}">{name}</a></td>'
-    '<td class="size" title="{bytes}">{size}</td>'
-    '<td class="modified"><time datetime="{iso}">{when}</time></td></tr>\n'
+    '<tr class="{kind}" data-type="{type}"><td class="name"><a href="{href}">{name}</a></td>'
+    '<td class="size"{bytes}>{size}</td>'
+    '<td class="modified"><time datetime="{iso}">{when}</time></td>'
+    '<td class="actions">{actions}</td></tr>\n'
 )
+_DOWNLOAD = '<a class="download" href="{href}?download" aria-label="Download {name}"></a>'
+
+FILE_TYPES: dict[str, str] = {
+    extension: kind
+    for kind, extensions in (
+        ("image", "png jpg jpeg gif webp avif svg bmp ico apng"),
+        ("audio", "mp3 ogg oga opus wav flac m4a aac weba"),
+        ("video", "mp4 webm m4v ogv mov mkv avi"),
+        ("archive", "zip tar gz tgz bz2 xz zst 7z rar iso deb rpm whl"),
+        ("pdf", "pdf"),
+        (
+            "code",
+            "py js mjs ts tsx jsx c h cc cpp hpp rs go java kt rb php pl sh bash zsh fish lua"
+            " swift cs sql html htm css scss xml json toml yaml yml ini cfg conf j2 mk cmake"
+            " dockerfile makefile",
+        ),
+        ("text", "txt md markdown rst log csv tsv tex org adoc srt vtt"),
+    )
+    for extension in extensions.split()
+}
+"""File type by extension, for the page's icons and previews (docs/webapp.md). Not
+Content-Type: an icon guessed wrong costs nothing, and the page decides previews from it."""
+
+
+def file_type(name: str) -> str:
+    """``image``, ``audio``, ``video``, ``archive``, ``pdf``, ``code``, ``text`` or ``file``."""
+    base = name.lower()
+    extension = base.rpartition(".")[2] if "." in base else base
+    return FILE_TYPES.get(extension, "file")
 
 
 def _rows_html(entries: list[Entry]) -> str:
@@ -159,17 +202,33 @@ def _rows_html(entries: list[Entry]) -> str:
     parts: list[str] = []
     for e in entries:
         iso = _iso(int(e.modified))
-        parts.append(
-            _ROW.format(
-                kind="dir" if e.is_dir else "file",
-                href=urllib.parse.quote(e.name, safe="") + ("/" if e.is_dir else ""),
-                name=html.escape(e.name + ("/" if e.is_dir else "")),
-                bytes="" if e.is_dir else e.size,
-                size="—" if e.is_dir else human_size(e.size),
+        href = urllib.parse.quote(e.name, safe="")
+        if e.is_dir:
+            row = _ROW.format(
+                kind="dir",
+                type="dir",
+                href=href + "/",
+                name=html.escape(e.name + "/"),
+                bytes="",
+                size="—",
                 iso=iso,
-                when=iso[:10] + " " + iso[11:16],
+                when=iso[:10] + " " + iso[11:16] + " UTC",
+                actions="",
             )
-        )
+        else:
+            name = html.escape(e.name)
+            row = _ROW.format(
+                kind="file",
+                type=file_type(e.name),
+                href=href,
+                name=name,
+                bytes=f' data-bytes="{e.size}" title="{e.size:,} bytes"',
+                size=human_size(e.size),
+                iso=iso,
+                when=iso[:10] + " " + iso[11:16] + " UTC",
+                actions=_DOWNLOAD.format(href=href, name=name),
+            )
+        parts.append(row)
     return "".join(parts)
 
 
@@ -216,8 +275,20 @@ def render_json(entries: list[Entry]) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def render_html(url_path: str, entries: list[Entry], key: str, order: str, *, hidden: bool) -> str:
-    """The browser page: breadcrumbs, parent link, and a table sortable by query links."""
+def render_html(
+    url_path: str,
+    entries: list[Entry],
+    key: str,
+    order: str,
+    *,
+    hidden: bool,
+    upload: UploadForm | None = None,
+    share: str = "",
+) -> str:
+    """The browser page: breadcrumbs, parent link, a table sortable by query links, the
+    upload form per ``upload``, and ``share``, the URL its QR code encodes. The script
+    (``listing.js``) adds filter, keyboard, previews and upload progress on top; the page
+    works without it (docs/webapp.md)."""
     names = url_segments(url_path, hidden=hidden)
     crumbs = [("root", "/")]
     href = "/"
@@ -225,7 +296,7 @@ def render_html(url_path: str, entries: list[Entry], key: str, order: str, *, hi
         href += urllib.parse.quote(name, safe="") + "/"
         crumbs.append((name, href))
     columns = []
-    for column, label in (("name", "Name"), ("size", "Size"), ("modified", "Modified (UTC)")):
+    for column, label in (("name", "Name"), ("size", "Size"), ("modified", "Modified")):
         active = column == key
         next_order = "desc" if active and order == "asc" else "asc"
         columns.append(
@@ -245,12 +316,31 @@ def render_html(url_path: str, entries: list[Entry], key: str, order: str, *, hi
         rows=markupsafe.Markup(_rows_html(entries)),  # noqa: S704 (escaped in _rows_html)
         columns=columns,
         stylesheet=STATIC_PREFIX + "listing.css",
+        script=STATIC_PREFIX + "listing.js",
+        favicon=STATIC_PREFIX + "favicon.svg",
         count=len(entries),
+        files=sum(not e.is_dir for e in entries),
+        upload=upload,
+        upload_limit=None
+        if upload is None or upload.max_size is None
+        else human_size(upload.max_size),
+        share=share,
+        share_local=is_loopback_host(split_host(urllib.parse.urlsplit(share).netloc)[0]),
+        qr=QR_PATH + "?path=" + urllib.parse.quote(href, safe="/"),
     )
 
 
-def listing_response(request: Request, root: Path, directory: str, *, hidden: bool) -> Response:
-    """The listing of ``directory`` (real, under ``root``) for ``request`` in its format.
+def listing_response(
+    request: Request,
+    root: Path,
+    directory: str,
+    *,
+    hidden: bool,
+    upload: UploadForm | None = None,
+    bind_host: str = "127.0.0.1",
+) -> Response:
+    """The listing of ``directory`` (real, under ``root``) for ``request`` in its format;
+    the HTML page offers uploads per ``upload`` and a QR code for porch bound to ``bind_host``.
 
     Raises ``HTTPError(400)`` for an unknown ``format``, ``sort`` or ``order`` value.
     """
@@ -262,7 +352,12 @@ def listing_response(request: Request, root: Path, directory: str, *, hidden: bo
     if negotiated:
         headers.add("Vary", "Accept")
     if media == "text/html":
-        text = render_html(request.path, entries, key, order, hidden=hidden)
+        names = url_segments(request.path, hidden=hidden)
+        path = "/" + "".join(urllib.parse.quote(name, safe="") + "/" for name in names)
+        share = share_url(request, bind_host, path)
+        text = render_html(
+            request.path, entries, key, order, hidden=hidden, upload=upload, share=share
+        )
         headers.add("Content-Type", "text/html; charset=utf-8")
         headers.add("Content-Security-Policy", PAGE_CSP)  # porch's own page (docs/security.md)
     elif media == "application/json":

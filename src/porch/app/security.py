@@ -22,8 +22,8 @@ there)."""
 
 PAGE_CSP: Final = (
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "script-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
-    "frame-ancestors 'none'"
+    "media-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
 )
 """The Content-Security-Policy of porch's own HTML pages (error pages, listings): no inline
 script, nothing from other origins, no framing. Files under ROOT are the user's and get none."""

@@ -18,6 +18,7 @@ from porch.config import Config
 from porch.http import Handler
 from porch.http.forwarded import parse_networks
 from porch.server.accesslog import AccessLog
+from porch.server.banner import banner_extra
 from porch.server.connection import Connection, ServerState
 from porch.server.tls import TLSError, server_context
 
@@ -116,6 +117,7 @@ async def serve(
         for listener in server.sockets:
             host, port = listener.getsockname()[:2]
             out.write(f"porch serving {config.root} at {scheme}://{url_host(host)}:{port}/\n")
+        banner_extra(config, server.sockets[0].getsockname()[1], scheme, out)
         out.flush()
 
     stop = stop if stop is not None else asyncio.Event()

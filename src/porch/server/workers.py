@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from porch.config import Config
 from porch.http import Handler
+from porch.server.banner import banner_extra
 from porch.server.serve import StartupError, run, url_host
 
 log = logging.getLogger("porch.server")
@@ -95,6 +96,7 @@ def run_workers(config: Config, make_handler: Callable[[], Handler]) -> int:
         f"porch serving {config.root} at http://{url_host(config.host)}:{port}/\n"
         f"porch: {config.workers} worker processes\n"
     )
+    banner_extra(config, port, "http", sys.stdout)
     sys.stdout.flush()
     while children:
         try:
