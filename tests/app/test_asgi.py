@@ -175,3 +175,22 @@ def test_a_download_stops_when_the_client_disconnects(root: Path) -> None:
     asyncio.run(porch.asgi.app(root)(scope, receive, send))
     chunks = [m for m in sent if m["type"] == "http.response.body" and m.get("body")]
     assert 0 < len(chunks) < 20
+
+
+def test_listing_links_stay_under_the_mount_prefix(root: Path) -> None:
+    (root / "docs").mkdir()
+    (root / "docs" / "a.txt").write_text("a")
+    html = [(b"host", b"test"), (b"accept", b"text/html")]
+    status, _, body, _ = call(
+        porch.asgi.app(root), "/files/docs/", root_path="/files", headers=html
+    )
+    assert status == 200
+    page = body.decode()
+    assert 'href="/files/-/static/listing.css"' in page
+    assert 'href="/files/"' in page  # the breadcrumb back to the top of the mount
+    assert 'href="/-/' not in page
+    status, _, css, _ = call(
+        porch.asgi.app(root), "/files/-/static/listing.css", root_path="/files"
+    )
+    assert status == 200
+    assert css

@@ -284,14 +284,16 @@ def render_html(
     hidden: bool,
     upload: UploadForm | None = None,
     share: str = "",
+    prefix: str = "",
 ) -> str:
     """The browser page: breadcrumbs, parent link, a table sortable by query links, the
     upload form per ``upload``, and ``share``, the URL its QR code encodes. The script
     (``listing.js``) adds filter, keyboard, previews and upload progress on top; the page
-    works without it (docs/webapp.md)."""
+    works without it (docs/webapp.md). ``prefix`` is the mount point under ASGI
+    (``Request.root_path``): every absolute link on the page starts with it."""
     names = url_segments(url_path, hidden=hidden)
-    crumbs = [("root", "/")]
-    href = "/"
+    crumbs = [("root", prefix + "/")]
+    href = prefix + "/"
     for name in names:
         href += urllib.parse.quote(name, safe="") + "/"
         crumbs.append((name, href))
@@ -315,9 +317,9 @@ def render_html(
         parent="../" if names else None,
         rows=markupsafe.Markup(_rows_html(entries)),  # noqa: S704 (escaped in _rows_html)
         columns=columns,
-        stylesheet=STATIC_PREFIX + "listing.css",
-        script=STATIC_PREFIX + "listing.js",
-        favicon=STATIC_PREFIX + "favicon.svg",
+        stylesheet=prefix + STATIC_PREFIX + "listing.css",
+        script=prefix + STATIC_PREFIX + "listing.js",
+        favicon=prefix + STATIC_PREFIX + "favicon.svg",
         count=len(entries),
         files=sum(not e.is_dir for e in entries),
         upload=upload,
@@ -326,7 +328,8 @@ def render_html(
         else human_size(upload.max_size),
         share=share,
         share_local=is_loopback_host(split_host(urllib.parse.urlsplit(share).netloc)[0]),
-        qr=QR_PATH + "?path=" + urllib.parse.quote(href, safe="/"),
+        prefix=prefix,
+        qr=prefix + QR_PATH + "?path=" + urllib.parse.quote(href, safe="/"),
     )
 
 
@@ -354,9 +357,16 @@ def listing_response(
     if media == "text/html":
         names = url_segments(request.path, hidden=hidden)
         path = "/" + "".join(urllib.parse.quote(name, safe="") + "/" for name in names)
-        share = share_url(request, bind_host, path)
+        share = share_url(request, bind_host, request.root_path + path)
         text = render_html(
-            request.path, entries, key, order, hidden=hidden, upload=upload, share=share
+            request.path,
+            entries,
+            key,
+            order,
+            hidden=hidden,
+            upload=upload,
+            share=share,
+            prefix=request.root_path,
         )
         headers.add("Content-Type", "text/html; charset=utf-8")
         headers.add("Content-Security-Policy", PAGE_CSP)  # porch's own page (docs/security.md)

@@ -419,7 +419,9 @@
     // The raw bytes, streamed by the browser straight from the disk: POST /NAME never
     // replaces an existing file (409), and a 1 GiB file never passes through JavaScript.
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/" + encodeURIComponent(file.name));
+    // Uploads name the file in the URL, below the mount point when porch runs inside
+    // another ASGI application (docs/asgi.md).
+    xhr.open("POST", document.body.dataset.mount + "/" + encodeURIComponent(file.name));
     xhr.setRequestHeader("Accept", "application/json");
     xhr.setRequestHeader("Content-Type", "application/octet-stream");
     xhr.upload.addEventListener("progress", (event) => {
