@@ -8,8 +8,8 @@ directories is compared before and after every request, hidden files included.
 
 The expected verdict is computed here from the rules in docs/uploads.md, not by calling
 porch. Names travel four ways: raw POST and PUT to ``/<percent-encoded name>``, PUT with
-slashes left raw (``/a/b``), and a ``multipart/form-data`` POST with the name as an RFC 5987
-``filename*``.
+slashes left raw (``/a/b``; ``/incoming/NAME`` is DIR's own URL and names NAME), and a
+``multipart/form-data`` POST with the name as an RFC 5987 ``filename*``.
 """
 
 from __future__ import annotations
@@ -94,6 +94,7 @@ ALPHABET = st.characters(blacklist_categories=["Cs"], max_codepoint=0x10FFFF) | 
 )
 names = (
     st.text(ALPHABET, max_size=12)
+    | st.builds(lambda rest: "incoming/" + rest, st.text(ALPHABET, max_size=6))
     | st.sampled_from(
         [".", "..", "...", ".j2", "a.j2", "a.J2", "a.j2.txt", "C:x", "c:", "-", "%2e", "a b"]
     )
@@ -130,14 +131,22 @@ def send(client: Client, how: str, name: str) -> TestResponse:
 @example(name="x.j2", where="outside", how="post")  # not served: allowed
 @example(name="../hello.txt", where="inside", how="put-raw-slashes")
 @example(name="sub/x.txt", where="inside", how="put-raw-slashes")
+@example(name="incoming/x.txt", where="inside", how="put-raw-slashes")  # saved as x.txt
+@example(name="incoming/a/b", where="inside", how="put-raw-slashes")
+@example(name="incoming/x.txt", where="outside", how="put-raw-slashes")  # not served: 400
 def test_a_name_is_saved_exactly_there_or_refused_with_nothing_written(
     setup: Setup, name: str, where: str, how: str
 ) -> None:
     directory = setup.inside if where == "inside" else setup.outside
     served = where == "inside"
+    if served and how == "put-raw-slashes" and name.startswith("incoming/") and name[9:]:
+        # /incoming/NAME is DIR's own URL: it names NAME (docs/uploads.md).
+        name_sent, name = name, name[9:]
+    else:
+        name_sent = name
     expected = acceptable(name, served)
     before = snapshot(setup.base)
-    response = send(setup.clients[where], how, name)
+    response = send(setup.clients[where], how, name_sent)
     after = snapshot(setup.base)
     if not expected:
         assert response.status == 400, (name, response.status, response.body)

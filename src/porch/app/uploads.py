@@ -256,6 +256,8 @@ class Uploads:
         self.mode = 0o666 & ~umask
         self.inside_root = contains(str(config.root), self.directory)
         self.base_url = self._base_url()
+        # The same URL decoded, as request.path is: where a raw upload may also be sent.
+        self.base_path = None if self.base_url is None else urllib.parse.unquote(self.base_url)
 
     def _base_url(self) -> str | None:
         """The URL of the upload directory when porch also serves it, else None."""
@@ -270,6 +272,19 @@ class Uploads:
     def location(self, name: str) -> str | None:
         """Where an uploaded ``name`` is served, when it is."""
         return None if self.base_url is None else self.base_url + urllib.parse.quote(name)
+
+    def raw_name(self, path: str) -> str:
+        """The file name a raw POST/PUT names: ``/NAME``, or ``BASE/NAME`` when DIR is served
+        at ``BASE/`` (``/incoming/NAME``), i.e. the URL the file will be served at.
+
+        The second form is what makes per-prefix access rules work for raw uploads: a user
+        with ``write@/incoming`` can upload to the URL their grant covers, and PUT to a file's
+        ``Location`` replaces that file. Either way the name is then checked as one name.
+        """
+        base = self.base_path
+        if base is not None and base != "/" and path.startswith(base) and len(path) > len(base):
+            return path[len(base) :]
+        return path[1:]
 
     def _check_name(self, name: str) -> str:
         check_name(name)
@@ -291,7 +306,7 @@ class Uploads:
             directory_url = self._form_target(request)
             self._check_framing(request)
             return await self._receive_form(request, boundary, directory_url)
-        name = self._check_name(request.path[1:])
+        name = self._check_name(self.raw_name(request.path))
         self._check_framing(request)
         if request.method == "POST" and os.path.lexists(os.path.join(self.directory, name)):
             raise HTTPError(409, "a file with that name exists already")
