@@ -41,7 +41,9 @@ from typing import Final
 
 from porch.app.multipart import PartData, PartEnd, PartStart, form_boundary, form_parts
 from porch.app.pages import json_response
+from porch.app.paths import check_name as check_url_name
 from porch.app.paths import contains, resolve, url_segments
+from porch.app.usertemplates import names_template_source
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response, negotiate, text_response
 
@@ -52,7 +54,6 @@ MAX_NAME_BYTES: Final = 255
 TEMP_PREFIX: Final = ".porch-upload-"
 
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
-_TEMPLATE_SUFFIX = ".j2"
 
 
 def check_name(name: str) -> str:
@@ -61,7 +62,9 @@ def check_name(name: str) -> str:
     Refused: the empty name; any directory component (``/`` or ``\\``: uploads all go into one
     directory); ``.`` and ``..``; a leading ``.`` (hidden files, and porch's own temporary
     files, are never written by clients); control characters (C0, DEL and C1: they corrupt
-    terminals and logs); more than 255 bytes in UTF-8.
+    terminals and logs); more than 255 bytes in UTF-8; and anything else the read path refuses
+    in a URL segment (a drive prefix like ``C:x``), so that every accepted name can be fetched
+    back when DIR is served.
     """
     if not name:
         raise HTTPError(400, "the upload has no file name: POST or PUT to /NAME")
@@ -73,6 +76,7 @@ def check_name(name: str) -> str:
         raise HTTPError(400, "control characters are not allowed in a file name")
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         raise HTTPError(400, f"the file name is longer than {MAX_NAME_BYTES} bytes")
+    check_url_name(name, hidden=True)  # hidden names were refused above
     return name
 
 
@@ -252,6 +256,8 @@ class Uploads:
         self.mode = 0o666 & ~umask
         self.inside_root = contains(str(config.root), self.directory)
         self.base_url = self._base_url()
+        # The same URL decoded, as request.path is: where a raw upload may also be sent.
+        self.base_path = None if self.base_url is None else urllib.parse.unquote(self.base_url)
 
     def _base_url(self) -> str | None:
         """The URL of the upload directory when porch also serves it, else None."""
@@ -267,10 +273,25 @@ class Uploads:
         """Where an uploaded ``name`` is served, when it is."""
         return None if self.base_url is None else self.base_url + urllib.parse.quote(name)
 
+    def raw_name(self, path: str) -> str:
+        """The file name a raw POST/PUT names: ``/NAME``, or ``BASE/NAME`` when DIR is served
+        at ``BASE/`` (``/incoming/NAME``), i.e. the URL the file will be served at.
+
+        The second form is what makes per-prefix access rules work for raw uploads: a user
+        with ``write@/incoming`` can upload to the URL their grant covers, and PUT to a file's
+        ``Location`` replaces that file. Either way the name is then checked as one name.
+        """
+        base = self.base_path
+        if base is not None and base != "/" and path.startswith(base) and len(path) > len(base):
+            return path[len(base) :]
+        return path[1:]
+
     def _check_name(self, name: str) -> str:
         check_name(name)
-        if self.inside_root and name.endswith(_TEMPLATE_SUFFIX):
+        if self.inside_root and names_template_source(name):
             # A .j2 under ROOT is rendered as a page: uploads must not add server behaviour.
+            # Any case: the read path 404s every .J2 URL, and a case-insensitive file system
+            # would render one.
             raise HTTPError(400, "template sources (.j2) cannot be uploaded into the served tree")
         return name
 
@@ -285,7 +306,7 @@ class Uploads:
             directory_url = self._form_target(request)
             self._check_framing(request)
             return await self._receive_form(request, boundary, directory_url)
-        name = self._check_name(request.path[1:])
+        name = self._check_name(self.raw_name(request.path))
         self._check_framing(request)
         if request.method == "POST" and os.path.lexists(os.path.join(self.directory, name)):
             raise HTTPError(409, "a file with that name exists already")
