@@ -29,13 +29,10 @@ from porch.http import (
     Headers,
     HTTPError,
     ProtocolError,
-    Request,
     Response,
     body_allowed,
     body_length,
-    check_head,
-    parse_query,
-    parse_target,
+    build_request,
     plain_error,
 )
 from porch.http.auth import Access, Grant
@@ -120,19 +117,16 @@ class PorchASGI:
         target = _route_target(scope)
         try:
             self._check_limits(scope, headers)
-            check_head(method, scope.get("http_version", "1.1"), headers)
-            path, query = parse_target(target)
-            request = Request(
-                method=method,
-                target=target,
-                path=path,
-                query=parse_query(query),
-                version=scope.get("http_version", "1.1"),
-                headers=headers,
-                client=(str(client[0]), int(client[1])) if client else None,
+            request = build_request(
+                method,
+                target,
+                scope.get("http_version", "1.1"),
+                headers,
                 body=_body(receive),
+                client=(str(client[0]), int(client[1])) if client else None,
                 scheme=scope.get("scheme", "http"),
                 root_path=scope.get("root_path", ""),
+                max_query_fields=self.app.config.max_query_fields,
             )
         except HTTPError as error:
             await self._send(scope, receive, send, method, plain_error(error))

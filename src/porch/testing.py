@@ -20,9 +20,7 @@ from porch.http import (
     Request,
     Response,
     body_allowed,
-    check_head,
-    parse_query,
-    parse_target,
+    build_request,
     plain_error,
 )
 
@@ -122,16 +120,13 @@ class Client:
             if "content-length" not in request_headers:
                 request_headers.setdefault("Transfer-Encoding", "chunked")
         try:
-            check_head(method, "1.1", request_headers)
-            path, query = parse_target(target)
-            request = Request(
-                method=method,
-                target=target,
-                path=path,
-                query=parse_query(query),
-                headers=request_headers,
-                client=self.client_address,
+            request = build_request(
+                method,
+                target,
+                "1.1",
+                request_headers,
                 body=_chunks(parts),
+                client=self.client_address,
             )
         except HTTPError as error:
             response = plain_error(error)

@@ -12,6 +12,7 @@ from porch.http.headers import Headers
 from porch.http.negotiation import negotiate, parse_accept
 from porch.http.parse import (
     KNOWN_METHODS,
+    build_request,
     check_head,
     is_token,
     parse_query,
@@ -43,6 +44,7 @@ __all__ = [
     "Response",
     "body_allowed",
     "body_length",
+    "build_request",
     "check_head",
     "format_http_date",
     "is_token",

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from porch.http.negotiation import parse_qvalues
+
 COMPRESSIBLE_APPLICATION = frozenset(
     {
         "application/json",
@@ -24,22 +26,7 @@ COMPRESSIBLE_APPLICATION = frozenset(
 
 def parse_accept_encoding(value: str) -> dict[str, float]:
     """Accept-Encoding as coding (lower-case) -> q; malformed q counts as 0 (not acceptable)."""
-    result: dict[str, float] = {}
-    for member in value.split(","):
-        parts = [p.strip() for p in member.split(";")]
-        coding = parts[0].lower()
-        if not coding:
-            continue
-        q = 1.0
-        for param in parts[1:]:
-            name, _, raw = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = min(max(float(raw.strip()), 0.0), 1.0)
-                except ValueError:
-                    q = 0.0
-        result[coding] = q
-    return result
+    return dict(parse_qvalues(value))
 
 
 def choose_encoding(accept_encoding: str | None, offers: Sequence[str]) -> str | None:

@@ -5,25 +5,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def parse_accept(value: str) -> list[tuple[str, float]]:
-    """``Accept`` as (media-range lower-cased, q) pairs; malformed members are skipped."""
+def parse_qvalues(value: str) -> list[tuple[str, float]]:
+    """A comma-separated list with q weights (``Accept``, ``Accept-Encoding``) as
+    (lower-cased token, q) pairs; empty members are skipped, and a malformed q counts as 0
+    (not acceptable), q being clamped to 0..1."""
     result: list[tuple[str, float]] = []
     for member in value.split(","):
         parts = [p.strip() for p in member.split(";")]
-        media = parts[0].lower()
-        if "/" not in media:
+        token = parts[0].lower()
+        if not token:
             continue
         q = 1.0
         for param in parts[1:]:
             name, _, raw = param.partition("=")
             if name.strip().lower() == "q":
                 try:
-                    q = float(raw.strip())
+                    q = min(max(float(raw.strip()), 0.0), 1.0)
                 except ValueError:
                     q = 0.0
-                q = min(max(q, 0.0), 1.0)
-        result.append((media, q))
+        result.append((token, q))
     return result
+
+
+def parse_accept(value: str) -> list[tuple[str, float]]:
+    """``Accept`` as (media-range lower-cased, q) pairs; members without a ``/`` are skipped."""
+    return [(media, q) for media, q in parse_qvalues(value) if "/" in media]
 
 
 def _quality(media_type: str, ranges: list[tuple[str, float]]) -> tuple[float, int]:

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from collections.abc import AsyncIterable
 
 from porch.http.errors import HTTPError, ProtocolError
 from porch.http.headers import Headers
+from porch.http.request import Request
 
 KNOWN_METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
@@ -152,3 +154,37 @@ def parse_request(lines: list[str]) -> dict[str, object]:
             raise ValueError(f"header name is not a token: {name!r}")
         headers.add(name, value.strip(" \t"))
     return {"method": method, "url": url, "version": version, "headers": headers.as_dict()}
+
+
+def build_request(
+    method: str,
+    target: str,
+    version: str,
+    headers: Headers,
+    *,
+    body: AsyncIterable[bytes],
+    client: tuple[str, int] | None = None,
+    scheme: str = "http",
+    root_path: str = "",
+    max_query_fields: int = DEFAULT_MAX_QUERY_FIELDS,
+) -> Request:
+    """The ``Request`` for a parsed head, after ``check_head`` and ``parse_target``.
+
+    Every front end (porch's server, the ASGI adapter, the in-memory test client) makes its
+    requests here, so a head refused by one is refused by all. Raises ``ProtocolError`` or
+    ``HTTPError`` as those functions do, and 400 past ``max_query_fields`` parameters.
+    """
+    check_head(method, version, headers)
+    path, query = parse_target(target)
+    return Request(
+        method=method,
+        target=target,
+        path=path,
+        query=parse_query(query, max_query_fields),
+        version=version,
+        headers=headers,
+        client=client,
+        body=body,
+        scheme=scheme,
+        root_path=root_path,
+    )
