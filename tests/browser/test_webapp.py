@@ -126,6 +126,16 @@ def visible_names(page: Any) -> list[str]:
     )
 
 
+def close_preview(page: Any) -> None:
+    """Escape, then wait for the page's close handler (a queued event, not run inside the key
+    press) to have emptied the preview, so the next step never races with it."""
+    page.keyboard.press("Escape")
+    page.wait_for_function(
+        "() => !document.querySelector('#preview').open"
+        " && document.querySelector('#preview-body').childElementCount === 0"
+    )
+
+
 DROP_THREE = """
 async (files) => {
   const transfer = new DataTransfer();
@@ -275,7 +285,7 @@ def test_previews_and_download(
     image.wait_for()
     page.wait_for_function("() => document.querySelector('#preview-body img').naturalWidth === 64")
     page.screenshot(path=str(tmp_path / "preview-image.png"))
-    page.keyboard.press("Escape")
+    close_preview(page)
     assert not dialog.is_visible()
 
     # Text: only the first 64 KiB is fetched (?bytes=65536), shown as text, never as markup.
@@ -302,37 +312,29 @@ def test_previews_and_download(
     )
     download = page.locator("#preview-download").get_attribute("href")
     assert download == server.url + "/photo.png?download"
-    page.keyboard.press("Escape")
-    page.wait_for_function("() => !document.querySelector('dialog[open]')")
+    close_preview(page)
+    # Focus follows the preview to the row it was showing last.
+    assert page.evaluate("document.activeElement.textContent") == "photo.png"
 
     # Space previews the selected row too (here a code file with a non-ASCII name).
     # (The "/" shortcut itself is covered by the filter test; filling is race-free here.)
     page.fill("#filter", "code")
-    page.focus("#filter")
-    # Wait for the filter and then the selection, so each key acts on the state it expects.
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('tbody tr[data-type]')]"
-        ".filter(r => !r.hidden && r.dataset.type !== 'parent').length === 1"
-    )
+    assert visible_names(page) == ["ünï code.py"]
     page.keyboard.press("ArrowDown")
-    page.wait_for_function("() => document.querySelector('tr.selected') !== null")
+    assert page.evaluate("document.activeElement.textContent") == "ünï code.py"
     page.keyboard.press(" ")
     page.wait_for_function(
         "() => document.querySelector('#preview-body pre')?.textContent === \"print('hi')\\n\""
     )
-    page.keyboard.press("Escape")
-    page.wait_for_function("() => !document.querySelector('dialog[open]')")
+    close_preview(page)
 
     page.fill("#filter", "")
-    page.dispatch_event("#filter", "input")
-    row(page, "tone.wav").wait_for(state="visible")
+    assert "tone.wav" in visible_names(page)
     # Audio: the native player loads it (media-src 'self' in the page's CSP allows it).
     row(page, "tone.wav").locator(".preview-button").click()
     page.wait_for_function("() => document.querySelector('#preview-body audio')?.readyState >= 1")
     assert page.locator("#preview-body audio").evaluate("a => a.duration") == pytest.approx(0.5)
-    page.keyboard.press("Escape")
-    # Closing stops the player: the dialog's close event (queued, not immediate) removes it.
-    page.wait_for_function("() => !document.querySelector('#preview-body audio')")
+    close_preview(page)  # closing stops the player: the close handler removes it
 
     with page.expect_download() as info:
         row(page, "ünï code.py").locator("td.actions a.download").click()
@@ -340,6 +342,45 @@ def test_previews_and_download(
     response = requests.get(server.url + "/%C3%BCn%C3%AF%20code.py?download", timeout=5)
     assert response.headers["Content-Disposition"] == (
         "attachment; filename=\"_n_ code.py\"; filename*=UTF-8''%C3%BCn%C3%AF%20code.py"
+    )
+    tab.assert_clean()
+
+
+CLOSE_THEN = """
+(then) => new Promise((done) => {
+  document.querySelector("#preview").close();  // its close event is queued, not fired here
+  if (then === "filter") document.querySelector("#filter").focus();
+  else document.querySelector(`#rows tr:has(a[href="${then}"]) .preview-button`).click();
+  setTimeout(() => done(null), 100);  // the queued close event has run by now
+})
+"""
+
+
+def test_closing_preview_acts_only_on_current_state(
+    watched: Callable[..., Watched], site: Path, porch: Callable[..., PorchProcess]
+) -> None:
+    """What a user does right after closing the preview (press "/" and type, reopen another
+    file) is not undone by the dialog's close event, which the browser fires later."""
+    (site / "a.txt").write_text("first\n")
+    (site / "b.txt").write_text("second\n")
+    server = porch(site, "--quiet")
+    tab = watched()
+    page = tab.page
+    page.goto(server.url + "/")
+    row(page, "a.txt").locator(".preview-button").click()
+    page.wait_for_function("() => document.querySelector('#preview-body pre')?.textContent")
+    page.evaluate(CLOSE_THEN, "filter")
+    assert page.evaluate("document.activeElement.id") == "filter"  # focus is not taken back
+    page.keyboard.type("b.t")
+    assert visible_names(page) == ["b.txt"]
+
+    page.fill("#filter", "")
+    row(page, "a.txt").locator(".preview-button").click()
+    page.wait_for_function("() => document.querySelector('#preview-body pre')?.textContent")
+    page.evaluate(CLOSE_THEN, "b.txt")
+    assert page.locator("#preview").is_visible()
+    page.wait_for_function(
+        "() => document.querySelector('#preview-body pre')?.textContent === 'second\\n'"
     )
     tab.assert_clean()
 

@@ -219,6 +219,7 @@
   const previewBody = $("#preview-body");
   const previewNote = $("#preview-note");
   let previewing = null;
+  let previewOpener = null; // focused when the preview opened; closing returns focus there
   let previewToken = 0;
 
   function fileUrl(row, search) {
@@ -285,7 +286,10 @@
     } else {
       showText(row, previewToken);
     }
-    if (!preview.open) preview.showModal();
+    if (!preview.open) {
+      previewOpener = doc.activeElement;
+      preview.showModal();
+    }
     select(row, false);
   }
 
@@ -542,10 +546,22 @@
   });
   wireDialog(preview);
   wireDialog($("#share-panel"));
+  // The close event is queued, not fired inside close() or the Escape key's handler: by the
+  // time it runs the user may have focused something else (pressed "/", clicked the filter)
+  // or reopened the preview. It must act only on what is still the state it was queued for.
   preview.addEventListener("close", () => {
+    if (preview.open) return; // reopened meanwhile: openPreview already replaced the body
     previewToken += 1;
     previewBody.replaceChildren(); // stops audio and video
-    if (previewing && previewing.isConnected) nameLink(previewing).focus({ preventScroll: true });
+    // Closing puts focus back on the opener (or on the body); the arrow keys may have moved
+    // the preview to another row, so move focus to that row, but never away from an element
+    // focused since the dialog closed.
+    const active = doc.activeElement;
+    const untouched =
+      !active || active === doc.body || active === previewOpener || preview.contains(active);
+    if (untouched && previewing && previewing.isConnected) {
+      nameLink(previewing).focus({ preventScroll: true });
+    }
   });
   preview.addEventListener("keydown", (event) => {
     if (event.target.closest("audio, video")) return; // their arrows seek
