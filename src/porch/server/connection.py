@@ -16,6 +16,10 @@ reading from the socket pauses until the app catches up; that is the backpressur
 Timers (one at a time): the header timer runs from connection start, or from the first byte of
 a new message, until its head is complete (slowloris); the keep-alive timer runs while the
 connection is idle between requests; the body timer lives in ``StreamBody``, between chunks.
+A timer is a deadline and a callback in two attributes; one loop ``TimerHandle`` per connection
+wakes at the earliest deadline and, when the deadline has moved later meanwhile, sleeps again
+until it. So arming and disarming per request cost two assignments, not a heap push and a
+cancelled handle each (four per keep-alive request), and a deadline still fires on time.
 
 Closing: when a response leaves a request body unread, or after a protocol error, the
 connection half-closes and discards what the client still sends for ``LINGER_SECONDS``, so the
@@ -78,6 +82,22 @@ _OVERLOADED: Final = (
 )
 """The answer beyond --max-connections, or --max-connections-per-client from one address."""
 _METHOD_START = re.compile(rb"([^ \r\n]*) ")
+
+_HEADER_LINES: dict[tuple[str, str], bytes] = {}
+"""Encoded ``Name: value\r\n`` lines (``b""`` for fields the server sets itself): most
+response fields repeat (Content-Type, a file's ETag), so a line is encoded once."""
+_HEADER_LINE_ENTRIES: Final = 8192
+
+
+def _header_line(field: tuple[str, str]) -> bytes:
+    line = _HEADER_LINES.get(field)
+    if line is None:
+        name, value = field
+        line = b"" if name.lower() in _HOP_BY_HOP else f"{name}: {value}\r\n".encode("latin-1")
+        if len(_HEADER_LINES) >= _HEADER_LINE_ENTRIES:
+            _HEADER_LINES.clear()
+        _HEADER_LINES[field] = line
+    return line
 
 
 class _DateHeader:
@@ -228,6 +248,9 @@ class Connection(asyncio.Protocol):
         self.pipeline: deque[_Job] = deque()
         self.runner: asyncio.Task[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = 0.0  # when self.timer fires
+        self.deadline: float | None = None  # when the armed timeout expires, None: none armed
+        self.on_deadline: Callable[[], None] | None = None
         self.head_timer_running = False
         self.reading = True
         self.writable = asyncio.Event()
@@ -281,7 +304,7 @@ class Connection(asyncio.Protocol):
             if left:
                 self.state.per_client[self.counted_as] = left
             self.counted_as = None
-        self._disarm()
+        self._cancel_timer()
         self.writable.set()
         error = HTTPError(400, "the client closed the connection")
         for job in self.pipeline:
@@ -446,18 +469,44 @@ class Connection(asyncio.Protocol):
     # -- timers ---------------------------------------------------------------------------
 
     def _arm(self, seconds: float, callback: Callable[[], None]) -> None:
-        self._disarm()
-        self.timer = self.loop.call_later(seconds, callback)
+        """Run ``callback`` in ``seconds`` unless disarmed or re-armed first."""
+        deadline = self.loop.time() + seconds
+        self.deadline = deadline
+        self.on_deadline = callback
         self.head_timer_running = callback == self._header_timeout
+        if self.timer is None or self.timer_at > deadline:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer_at = deadline
+            self.timer = self.loop.call_at(deadline, self._wake)
 
     def _disarm(self) -> None:
         self.head_timer_running = False
+        self.deadline = None
+        self.on_deadline = None
+
+    def _wake(self) -> None:
+        """The loop timer fired: run the armed callback if its deadline has come, else sleep
+        again until the (later) deadline now armed."""
+        self.timer = None
+        deadline, callback = self.deadline, self.on_deadline
+        if deadline is None or callback is None:
+            return
+        if deadline > self.loop.time():
+            self.timer_at = deadline
+            self.timer = self.loop.call_at(deadline, self._wake)
+            return
+        self.deadline = None
+        self.on_deadline = None
+        callback()
+
+    def _cancel_timer(self) -> None:
+        self._disarm()
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
 
     def _header_timeout(self) -> None:
-        self.timer = None
         self.head_timer_running = False
         if self.in_head:
             self._protocol_error(ProtocolError(408, "the request head did not arrive in time"))
@@ -465,7 +514,6 @@ class Connection(asyncio.Protocol):
             self._close()
 
     def _keepalive_timeout(self) -> None:
-        self.timer = None
         if not self.pipeline and not self.in_head:
             self._close()
 
@@ -552,9 +600,7 @@ class Connection(asyncio.Protocol):
         self, request: Request | None, response: Response, keep_alive: bool, length: int | None
     ) -> bytes:
         parts = [status_line(response.status), _DATE.get(), _SERVER_HEADER]
-        for name, value in response.headers:
-            if name.lower() not in _HOP_BY_HOP:
-                parts.append(f"{name}: {value}\r\n".encode("latin-1"))
+        parts += map(_header_line, response.headers)
         if response.status >= 200 and response.status not in (204, 304):
             if length is not None:
                 parts.append(b"Content-Length: %d\r\n" % length)
@@ -581,7 +627,8 @@ class Connection(asyncio.Protocol):
         head = self._head(request, response, keep_alive, length)
         if isinstance(body, bytes):
             self.transport.write(head + body if with_body else head)
-            await self.drain()
+            if self.lost or not self.writable.is_set():
+                await self.drain()
             return len(body) if with_body else 0
         self.transport.write(head)
         if not with_body:
@@ -633,7 +680,8 @@ class Connection(asyncio.Protocol):
                 self.transport.write(head + data)
                 if len(data) != body.length:
                     self.framing_broken = True  # the file shrank: the framing is now wrong
-                await self.drain()
+                if self.lost or not self.writable.is_set():
+                    await self.drain()
                 return len(data)
             self.transport.write(head)
             await self.drain()
@@ -680,7 +728,7 @@ class Connection(asyncio.Protocol):
             if not self.reading:
                 self.reading = True
                 self.transport.resume_reading()
-            self.timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+            self._arm(LINGER_SECONDS, self.transport.close)
             return
         self.transport.close()
 
