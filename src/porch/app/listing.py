@@ -26,6 +26,7 @@ from pathlib import Path
 
 import markupsafe
 
+from porch.app.listingcache import LISTINGS
 from porch.app.pages import ENVIRONMENT
 from porch.app.paths import listable, url_segments
 from porch.app.security import PAGE_CSP
@@ -257,18 +258,28 @@ def listing_response(request: Request, root: Path, directory: str, *, hidden: bo
     media, negotiated = choose_format(request)
     key = _choice(request, "sort", SORT_KEYS, "name")
     order = _choice(request, "order", ORDERS, "asc")
-    entries = sort_entries(read_entries(root, directory, hidden=hidden), key, order)
     headers = Headers()
     if negotiated:
         headers.add("Vary", "Accept")
     if media == "text/html":
-        text = render_html(request.path, entries, key, order, hidden=hidden)
         headers.add("Content-Type", "text/html; charset=utf-8")
         headers.add("Content-Security-Policy", PAGE_CSP)  # porch's own page (docs/security.md)
     elif media == "application/json":
-        text = render_json(entries)
         headers.add("Content-Type", "application/json")
     else:
-        text = render_text(entries)
         headers.add("Content-Type", "text/plain; charset=utf-8")
-    return Response(200, headers, text.encode("utf-8"))
+    # A rendered listing is reused only while the directory is unchanged (listingcache).
+    variant = (str(root), hidden, media, key, order, request.path)
+    body = LISTINGS.get(directory, variant)
+    if body is None:
+        signature = LISTINGS.signature(directory)
+        entries = sort_entries(read_entries(root, directory, hidden=hidden), key, order)
+        if media == "text/html":
+            text = render_html(request.path, entries, key, order, hidden=hidden)
+        elif media == "application/json":
+            text = render_json(entries)
+        else:
+            text = render_text(entries)
+        body = text.encode("utf-8")
+        LISTINGS.put(directory, signature, variant, body)
+    return Response(200, headers, body)
