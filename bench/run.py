@@ -217,6 +217,8 @@ def machine() -> dict[str, str]:
         "starlette": module_version("starlette"),
         "httptools": module_version("httptools"),
         "uvloop": module_version("uvloop"),
+        "granian": module_version("granian"),
+        "load average at start (1, 5, 15 min)": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
