@@ -35,7 +35,7 @@ import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Final, cast
+from typing import Final, NoReturn, cast
 
 import httptools
 
@@ -70,6 +70,8 @@ SMALL_FILE: Final = 64 * 1024
 FILE_CHUNK: Final = 256 * 1024
 """Read size of the portable file path (uvloop, TLS): bounded memory per connection."""
 LINGER_SECONDS: Final = 2.0
+SENDFILE_PIECE: Final = 1024 * 1024
+"""Bytes per ``loop.sendfile`` call: the send timeout is checked between pieces."""
 
 _SERVER_HEADER: Final = b"Server: porch\r\n"
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -456,11 +458,32 @@ class Connection(asyncio.Protocol):
             self.transport.resume_reading()
 
     async def drain(self) -> None:
-        """Wait until the transport wants more; raises ConnectionError once the peer is gone."""
-        if not self.writable.is_set():
-            await self.writable.wait()
+        """Wait until the transport wants more; raises ConnectionError once the peer is gone,
+        or when the client read nothing of what waits for ``send_timeout`` seconds.
+
+        The timeout is about progress, as nginx's ``send_timeout``: a slow reader that keeps
+        taking bytes is never cut, one that takes none for the whole period is.
+        """
+        assert self.transport is not None
+        while not self.writable.is_set() and not self.lost:
+            waiting = self.transport.get_write_buffer_size()
+            try:
+                async with asyncio.timeout(self.config.send_timeout):
+                    await self.writable.wait()
+            except TimeoutError:
+                if self.lost or self.transport.get_write_buffer_size() < waiting:
+                    continue  # it read some: wait another period
+                self._send_timed_out()
         if self.lost:
             raise ConnectionResetError("the client went away")
+
+    def _send_timed_out(self) -> NoReturn:
+        assert self.transport is not None
+        log.info("closing the connection to %s: nothing read for %ss", self.client,
+                 self.config.send_timeout)  # fmt: skip
+        self.framing_broken = True
+        self.transport.abort()
+        raise ConnectionAbortedError("the client read nothing within the send timeout")
 
     def send_continue(self) -> None:
         if self.transport is not None and not self.lost:
@@ -686,10 +709,7 @@ class Connection(asyncio.Protocol):
             self.transport.write(head)
             await self.drain()
             if self.use_sendfile:
-                with open(fd, "rb", closefd=False) as file:
-                    sent = await self.loop.sendfile(
-                        self.transport, file, body.offset, body.length, fallback=True
-                    )
+                sent = await self._sendfile(fd, body.offset, body.length)
             else:
                 sent = await self._copy_file(fd, body.offset, body.length)
             if sent != body.length:
@@ -697,6 +717,28 @@ class Connection(asyncio.Protocol):
             return sent
         finally:
             os.close(fd)
+
+    async def _sendfile(self, fd: int, offset: int, length: int) -> int:
+        """Send a file range with the loop's ``sendfile``, in pieces of ``SENDFILE_PIECE``,
+        each of which must go out within the send timeout (the loop's sendfile shows no
+        progress inside one call, so the timeout is per piece here: a client slower than a
+        piece per timeout, 1 MiB per 60 s by default, is cut off)."""
+        assert self.transport is not None
+        sent = 0
+        with open(fd, "rb", closefd=False) as file:
+            while sent < length:
+                piece = min(SENDFILE_PIECE, length - sent)
+                try:
+                    async with asyncio.timeout(self.config.send_timeout):
+                        done = await self.loop.sendfile(
+                            self.transport, file, offset + sent, piece, fallback=True
+                        )
+                except TimeoutError:
+                    self._send_timed_out()
+                sent += done
+                if done < piece:
+                    break  # the file shrank
+        return sent
 
     async def _copy_file(self, fd: int, offset: int, length: int) -> int:
         """Send a file range by bounded reads and writes, honouring flow control."""
