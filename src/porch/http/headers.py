@@ -57,21 +57,31 @@ class Headers:
     def add(self, name: str, value: str) -> None:
         """Append a field, keeping any existing ones of the same name."""
         self._items.append((name, value))
-        self._index = None
+        self._indexed(name, value)
+
+    def _indexed(self, name: str, value: str) -> None:
+        """Keep a built index in step with a field just appended (cheaper than a rebuild)."""
+        index = self._index
+        if index is not None:
+            found = index.get(name.lower())
+            if found is None:
+                index[name.lower()] = [value]
+            else:
+                found.append(value)
 
     def set(self, name: str, value: str) -> None:
         """Replace every field named ``name`` with one field."""
         if name.lower() in self._lookup():
             self.remove(name)
         self._items.append((name, value))
-        self._index = None
+        self._indexed(name, value)
 
     def setdefault(self, name: str, value: str) -> str:
         """Set ``name`` unless present; return the value now in force."""
         current = self.get(name)
         if current is None:
             self._items.append((name, value))
-            self._index = None
+            self._indexed(name, value)
             return value
         return current
 
