@@ -52,6 +52,7 @@ from bench.harness import (
     text_table,
 )
 from bench.servers import (
+    ASGI_HOSTS,
     REPO,
     Corpus,
     RssSampler,
@@ -85,6 +86,8 @@ SERVERS: tuple[ServerSpec, ...] = (
         only=("1 KiB keep-alive -c64", "1 KiB -c1"),
     ),
     ServerSpec("nginx", "nginx"),
+    ServerSpec("porch.asgi uvicorn", "porch-asgi-uvicorn"),
+    ServerSpec("porch.asgi granian", "porch-asgi-granian"),
     ServerSpec("uvicorn+starlette", "uvicorn"),
     ServerSpec("http.server", "http.server"),
 )
@@ -122,7 +125,7 @@ def ensure_tools(install: bool) -> list[str]:
     checkout's src), so an existing editable install of porch is left pointing where it points.
     """
     notes = []
-    modules = ("httptools", "uvloop", "jinja2", "uvicorn", "starlette", "matplotlib")
+    modules = ("httptools", "uvloop", "jinja2", "uvicorn", "starlette", "granian", "matplotlib")
     missing = [module for module in modules if importlib.util.find_spec(module) is None]
     if shutil.which("py-spy") is None:
         missing.append("py-spy")
@@ -168,6 +171,10 @@ def available(spec: ServerSpec) -> str:
         for module in ("uvicorn", "starlette", "httptools", "uvloop"):
             if importlib.util.find_spec(module) is None:
                 return f"{module} is not installed"
+    if spec.kind in ASGI_HOSTS:
+        for module in (ASGI_HOSTS[spec.kind], "httptools", "uvloop"):
+            if importlib.util.find_spec(module) is None:
+                return f"{module} is not installed"
     if spec.kind == "nginx" and not Path(nginx_binary()).exists():
         return "nginx is not installed"
     if spec.kind == "lighttpd":
@@ -210,6 +217,8 @@ def machine() -> dict[str, str]:
         "starlette": module_version("starlette"),
         "httptools": module_version("httptools"),
         "uvloop": module_version("uvloop"),
+        "granian": module_version("granian"),
+        "load average at start (1, 5, 15 min)": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 

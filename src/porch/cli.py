@@ -114,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds an idle keep-alive connection stays open",
     )
     limits.add_argument(
+        "--send-timeout",
+        type=positive_float,
+        default=config.DEFAULT_SEND_TIMEOUT,
+        help="seconds a response may wait for the client to read any of it (then close)",
+    )
+    limits.add_argument(
         "--max-connections",
         type=positive_int,
         default=config.DEFAULT_MAX_CONNECTIONS,
@@ -386,6 +392,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         max_headers=args.max_headers,
         header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
+        send_timeout=args.send_timeout,
         keepalive_timeout=args.keepalive_timeout,
         max_connections=args.max_connections,
         max_pipeline=args.max_pipeline,

@@ -34,6 +34,9 @@ DEFAULT_MAX_RANGES = 100
 DEFAULT_COMPRESS_MIN_BYTES = 1024
 """Text responses of at most this many bytes go out uncompressed: gzip would not pay."""
 DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256
+# Performance (issue 6): a client that stops reading a response is cut off.
+DEFAULT_SEND_TIMEOUT = 60.0
+"""Seconds a response may wait for the client to read any of it (nginx ``send_timeout``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,3 +90,5 @@ class Config:
     # The listing page as a web app (issue 7, docs/webapp.md): --qr prints a QR code of the
     # LAN URL at start (the page always offers its own).
     qr: bool = False
+    # Performance (issue 6, docs/performance.md): slow readers.
+    send_timeout: float = DEFAULT_SEND_TIMEOUT

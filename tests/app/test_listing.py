@@ -295,3 +295,21 @@ def test_templates_are_listed_under_the_name_that_serves_them(fake: Patcher) -> 
     assert isinstance(rows, list)
     report = next(row for row in rows if row["name"] == "report.txt")
     assert report["size"] == len("{{ n }}")
+
+
+def test_cached_listing_pages_are_never_shared_between_different_pages(tmp_path: Path) -> None:
+    """The listing cache keys on everything the page shows: the Host (share URL), the mount."""
+    import time as _time
+
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "a.txt").write_text("a")
+    past = _time.time() - 60  # old enough for the listing cache to keep it
+    os.utime(root, (past, past))
+    app = App(Config(root=root.resolve()))
+    client = Client(app)
+    first = client.get("/", headers={**HTML, "Host": "one.example:8000"}).text
+    second = client.get("/", headers={**HTML, "Host": "two.example:8000"}).text
+    assert "http://one.example:8000/" in first
+    assert "http://two.example:8000/" in second
+    assert "one.example" not in second

@@ -27,7 +27,7 @@ from porch.app.files import (
 )
 from porch.app.listing import STATIC_PREFIX, UploadForm, listing_response
 from porch.app.pages import error_response
-from porch.app.paths import resolve, url_segments
+from porch.app.paths import OpenCache, resolve, url_segments
 from porch.app.qr import QR_PATH, qr_response
 from porch.app.routes import HandlerT, Routes, install_routes
 from porch.app.security import HEALTH_PATH, finish, health_response, is_preflight
@@ -59,6 +59,8 @@ class App:
         self.routes = Routes()
         self.templates = UserTemplates(self.root, hidden=config.hidden)
         self.uploads = Uploads(config) if config.upload_dir is not None else None
+        self._read_options: ReadOptions | None = None
+        self.opened = OpenCache()  # the hot path past resolve (porch.app.paths explains)
         install_routes(self)  # raises RouteLoadError: porch.cli reports it and exits 2
 
     def route(
@@ -123,6 +125,10 @@ class App:
             return self.serve_static(request)
         if request.path == QR_PATH:
             return qr_response(request, self.config.host)
+        cached = self.opened.open(request.path)
+        if cached is not None:
+            path, fd, info = cached
+            return self.serve_file(request, request.path, OpenFile(path, fd, info))
         real = resolve(self.root, request.path, hidden=self.config.hidden)
         try:
             info = os.stat(real)
@@ -137,8 +143,10 @@ class App:
             raise HTTPError(404, "not found") from None
         if stat.S_ISDIR(info.st_mode):
             return self.serve_directory(request, str(real))
-        fd, info = open_regular(str(real))
-        return self.serve_file(request, request.path, OpenFile(str(real), fd, info))
+        path = str(real)
+        fd, info = open_regular(path)
+        self.opened.remember(request.path, path, info)
+        return self.serve_file(request, request.path, OpenFile(path, fd, info))
 
     def serve_directory(self, request: Request, real: str) -> Response:
         """A directory: redirect to the slash form, then index.html, then a listing."""
@@ -165,7 +173,12 @@ class App:
         return Response(301, Headers([("Location", location)]), b"")
 
     def read_options(self) -> ReadOptions:
-        """The file-serving settings (ranges, compression) from the config."""
+        """The file-serving settings (ranges, compression) from the config (made once)."""
+        if self._read_options is None:
+            self._read_options = self._make_read_options()
+        return self._read_options
+
+    def _make_read_options(self) -> ReadOptions:
         config = self.config
         return ReadOptions(
             hidden=config.hidden,

@@ -21,6 +21,7 @@ stays flat whatever the file size. Every path that does not hand a descriptor on
 
 from __future__ import annotations
 
+import functools
 import gzip
 import mimetypes
 import os
@@ -93,6 +94,7 @@ _TEXT_APPLICATION = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def content_type(name: str) -> str:
     """The Content-Type for a file name, from its extension (not from the system's tables).
 
@@ -111,6 +113,28 @@ def content_type(name: str) -> str:
     if kind.startswith("text/") or kind in _TEXT_APPLICATION:
         return f"{kind}; charset=utf-8"
     return kind
+
+
+VALIDATOR_CACHE_ENTRIES = 4096
+"""File versions whose ETag and Last-Modified text are kept formatted (``validators``)."""
+
+_validator_cache: dict[tuple[int, int, int, str], tuple[str, str]] = {}
+
+
+def validators(info: os.stat_result, coding: str = "") -> tuple[str, str]:
+    """(ETag, Last-Modified) of a file version, formatted once per (inode, size, mtime).
+
+    A pure function of the stat fields, so caching it cannot serve a stale validator: a
+    changed file has a changed key.
+    """
+    key = (info.st_ino, info.st_size, info.st_mtime_ns, coding)
+    found = _validator_cache.get(key)
+    if found is None:
+        if len(_validator_cache) >= VALIDATOR_CACHE_ENTRIES:
+            _validator_cache.clear()
+        etag = make_etag(info.st_ino, info.st_size, info.st_mtime_ns, coding)
+        found = _validator_cache[key] = (etag, format_http_date(info.st_mtime))
+    return found
 
 
 def open_regular(path: str) -> tuple[int, os.stat_result]:
@@ -335,18 +359,27 @@ def _respond(
     # The sibling's own inode makes its tag distinct; the coding suffix tells gzip on the fly
     # from identity for the same file.
     source = chosen.info
-    etag = make_etag(source.st_ino, source.st_size, source.st_mtime_ns, coding or "")
-    validators = [("ETag", etag), ("Last-Modified", format_http_date(info.st_mtime))]
+    etag = validators(source, coding or "")[0]
+    last_modified = validators(info)[1]
     vary = [("Vary", "Accept-Encoding")] if compressible else []
 
     # 3. Preconditions.
     outcome = evaluate_preconditions(request.method, request.headers, etag, info.st_mtime)
     if outcome is Outcome.NOT_MODIFIED:
-        return Response(304, Headers([*validators, *vary]), b""), None
+        not_modified = Headers([("ETag", etag), ("Last-Modified", last_modified), *vary])
+        return Response(304, not_modified, b""), None
     if outcome is Outcome.PRECONDITION_FAILED:
         raise HTTPError(412, "a precondition (If-Match or If-Unmodified-Since) does not hold")
 
-    headers = Headers([("Content-Type", kind), *validators, ("Accept-Ranges", "bytes"), *vary])
+    headers = Headers(
+        [
+            ("Content-Type", kind),
+            ("ETag", etag),
+            ("Last-Modified", last_modified),
+            ("Accept-Ranges", "bytes"),
+            *vary,
+        ]
+    )
 
     # 4. ?bytes=N and Range.
     if limit is not None:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import markupsafe
 
+from porch.app.listingcache import LISTINGS
 from porch.app.pages import ENVIRONMENT
 from porch.app.paths import listable, url_segments
 from porch.app.qr import QR_PATH, share_url, split_host
@@ -350,30 +351,52 @@ def listing_response(
     media, negotiated = choose_format(request)
     key = _choice(request, "sort", SORT_KEYS, "name")
     order = _choice(request, "order", ORDERS, "asc")
-    entries = sort_entries(read_entries(root, directory, hidden=hidden), key, order)
     headers = Headers()
+    share = ""
     if negotiated:
         headers.add("Vary", "Accept")
     if media == "text/html":
         names = url_segments(request.path, hidden=hidden)
         path = "/" + "".join(urllib.parse.quote(name, safe="") + "/" for name in names)
         share = share_url(request, bind_host, request.root_path + path)
-        text = render_html(
-            request.path,
-            entries,
-            key,
-            order,
-            hidden=hidden,
-            upload=upload,
-            share=share,
-            prefix=request.root_path,
-        )
         headers.add("Content-Type", "text/html; charset=utf-8")
         headers.add("Content-Security-Policy", PAGE_CSP)  # porch's own page (docs/security.md)
     elif media == "application/json":
-        text = render_json(entries)
         headers.add("Content-Type", "application/json")
     else:
-        text = render_text(entries)
         headers.add("Content-Type", "text/plain; charset=utf-8")
-    return Response(200, headers, text.encode("utf-8"))
+    # A rendered listing is reused only while the directory is unchanged (listingcache), and
+    # only for requests that render the same page: everything the page shows is in the key.
+    variant = (
+        str(root),
+        hidden,
+        media,
+        key,
+        order,
+        request.path,
+        request.root_path,
+        share,
+        upload,
+    )
+    body = LISTINGS.get(directory, variant)
+    if body is None:
+        signature = LISTINGS.signature(directory)
+        entries = sort_entries(read_entries(root, directory, hidden=hidden), key, order)
+        if media == "text/html":
+            text = render_html(
+                request.path,
+                entries,
+                key,
+                order,
+                hidden=hidden,
+                upload=upload,
+                share=share,
+                prefix=request.root_path,
+            )
+        elif media == "application/json":
+            text = render_json(entries)
+        else:
+            text = render_text(entries)
+        body = text.encode("utf-8")
+        LISTINGS.put(directory, signature, variant, body)
+    return Response(200, headers, body)

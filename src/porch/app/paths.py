@@ -3,13 +3,29 @@
 Reads, listings, uploads and templates all call ``resolve``; nothing else joins a client's
 path onto a directory. STYLE.md explains why it is one function: every peer that had two had
 a hole in one of them.
+
+``OpenCache`` is the one shortcut past ``resolve``, for reading files (the hot path: a
+``realpath`` is an ``lstat`` per path component). Why it is never weaker than the
+containment rule: an entry is made only from a file that ``resolve`` confined and that was
+then opened as a regular file, and it records that file's identity (``st_dev``, ``st_ino``).
+A hit opens the recorded real path and keeps the descriptor only when ``fstat`` on it shows
+that same identity, as a regular file. So the bytes served on a hit come from the very inode
+that passed the containment and hidden-name checks under this URL path — whatever happened
+to the names in between (a component swapped for a symlink out of the root, the file
+replaced or removed) either leads to another inode, and the request takes the full
+``resolve``, or to the same inode, which was already allowed. The URL's own checks
+(``url_segments``) are pure functions of the key, so a key that passed them once passes them
+again. A full ``resolve`` followed by ``open`` has the same window between check and use, so
+the cache adds no race that was not there.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
+from typing import Final
 
 from porch.http import HTTPError
 
@@ -101,3 +117,57 @@ def listable(root: Path, directory: str, name: str, *, hidden: bool, is_link: bo
     except (HTTPError, UnicodeEncodeError):
         return False
     return True
+
+
+OPEN_CACHE_ENTRIES: Final = 4096
+"""URL paths remembered by an ``OpenCache`` before it starts over (a few hundred KiB)."""
+
+_OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+class OpenCache:
+    """URL path -> the real path and identity of the regular file ``resolve`` found for it.
+
+    ``open(url_path)`` returns ``(real path, fd, stat)`` for a remembered file that is still
+    the same inode, the descriptor the caller's to close; None means "resolve it properly".
+    The module docstring gives the argument that a hit is never weaker than ``resolve``.
+    """
+
+    __slots__ = ("_entries", "capacity")
+
+    def __init__(self, capacity: int = OPEN_CACHE_ENTRIES) -> None:
+        self.capacity = capacity
+        self._entries: dict[str, tuple[str, int, int]] = {}
+
+    def open(self, url_path: str) -> tuple[str, int, os.stat_result] | None:
+        """Open the remembered file for ``url_path`` if it is still the same regular file."""
+        entry = self._entries.get(url_path)
+        if entry is None:
+            return None
+        real, device, inode = entry
+        try:
+            fd = os.open(real, _OPEN_FLAGS)
+        except OSError:
+            del self._entries[url_path]
+            return None
+        try:
+            info = os.fstat(fd)
+        except OSError:
+            os.close(fd)
+            del self._entries[url_path]
+            return None
+        if info.st_ino != inode or info.st_dev != device or not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            del self._entries[url_path]
+            return None
+        return real, fd, info
+
+    def remember(self, url_path: str, real: str, info: os.stat_result) -> None:
+        """Record that ``resolve`` confined ``url_path`` to the regular file ``real``, whose
+        ``fstat`` (on the descriptor that will be served) is ``info``."""
+        if len(self._entries) >= self.capacity:
+            self._entries.clear()
+        self._entries[url_path] = (real, info.st_dev, info.st_ino)
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -63,7 +63,7 @@ def normalize_route_path(path: str) -> str:
     File serving drops empty segments too, so a route and the file it shadows answer the
     same set of URLs. A trailing slash is kept: ``/time/`` is not ``/time``.
     """
-    return _SLASHES.sub("/", path)
+    return _SLASHES.sub("/", path) if "//" in path else path
 
 
 def to_response(result: object, path: str) -> Response:

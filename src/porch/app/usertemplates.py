@@ -70,6 +70,9 @@ credentials into a page (or a link to somewhere else)."""
 
 RESERVED_NAMES = frozenset({"request", "params", "params_all"})
 
+CANDIDATE_CACHE_ENTRIES = 4096
+"""URL paths whose template candidate ``UserTemplates.find`` keeps worked out."""
+
 
 def is_template_source(name: str) -> bool:
     """True when a file name is a template source (``NAME.j2`` with a non-empty NAME)."""
@@ -217,6 +220,7 @@ class UserTemplates:
             auto_reload=True,
             keep_trailing_newline=True,  # a rendered file ends as its source does
         )
+        self._candidates: dict[str, tuple[str, str, str] | tuple[()]] = {}
 
     def find(self, url_path: str) -> tuple[str, str] | None:
         """(template name, served name) for a URL path, or None when no template serves it.
@@ -224,6 +228,29 @@ class UserTemplates:
         Raises ``HTTPError`` as ``resolve`` does for a refused path, and 404 for a path
         whose last segment names a template source.
         """
+        candidate = self._candidates.get(url_path)
+        if candidate is None:
+            candidate = self._candidate(url_path)
+            if len(self._candidates) >= CANDIDATE_CACHE_ENTRIES:
+                self._candidates.clear()
+            self._candidates[url_path] = candidate
+        if not candidate:
+            return None
+        joined, name, served = candidate
+        # One syscall answers "no template here" for almost every request (access() says so
+        # without raising, which a stat would); containment is checked by resolve (in the
+        # loader) only when there is something to render.
+        try:
+            if not os.access(joined, os.F_OK) or not os.path.isfile(joined):
+                return None
+        except OSError:  # real access() returns False; some file systems (pyfakefs) raise
+            return None
+        return name, served
+
+    def _candidate(self, url_path: str) -> tuple[str, str, str] | tuple[()]:
+        """(file-system path to look at, template name, served name) for a URL path, or
+        ``()`` when no template could serve it: a pure function of the path, so ``find``
+        remembers it. Raises as ``find`` does (those answers are not remembered)."""
         names = url_segments(url_path, hidden=self.hidden)
         if names and names_template_source(names[-1]):
             raise HTTPError(404, "not found")
@@ -232,12 +259,9 @@ class UserTemplates:
         elif names:
             names[-1] += TEMPLATE_SUFFIX
         else:
-            return None
-        # One stat answers "no template here" for almost every request; containment is
-        # checked by resolve (in the loader) only when there is something to render.
-        if not os.path.isfile(os.path.join(self.root, *names)):
-            return None
-        return "/".join(names), served_name(names[-1])
+            return ()
+        joined = os.path.join(self.root, *names)
+        return joined, "/".join(names), served_name(names[-1])
 
     def dispatch(self, request: Request) -> Response | None:
         """The rendered template for a GET/HEAD, or None when no template serves the path.

@@ -13,23 +13,37 @@ class Headers:
     byte one to one, so nothing is lost on the way in or out.
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_index", "_items")
 
     def __init__(self, items: Iterable[tuple[str, str]] | None = None) -> None:
         self._items: list[tuple[str, str]] = list(items) if items is not None else []
+        # Lower-cased name -> values, built on the first lookup and dropped on any change: a
+        # request's headers are looked up a dozen times, so one pass beats a scan per lookup.
+        self._index: dict[str, list[str]] | None = None
+
+    def _lookup(self) -> dict[str, list[str]]:
+        index = self._index
+        if index is None:
+            index = {}
+            for key, value in self._items:
+                lower = key.lower()
+                found = index.get(lower)
+                if found is None:
+                    index[lower] = [value]
+                else:
+                    found.append(value)
+            self._index = index
+        return index
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first value of ``name``, or ``default``."""
-        lower = name.lower()
-        for key, value in self._items:
-            if key.lower() == lower:
-                return value
-        return default
+        found = self._lookup().get(name.lower())
+        return found[0] if found else default
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name`` in order (empty when absent)."""
-        lower = name.lower()
-        return [value for key, value in self._items if key.lower() == lower]
+        found = self._lookup().get(name.lower())
+        return list(found) if found else []
 
     def get_list(self, name: str) -> list[str]:
         """The comma-separated list values of ``name`` across all its fields, stripped."""
@@ -43,17 +57,31 @@ class Headers:
     def add(self, name: str, value: str) -> None:
         """Append a field, keeping any existing ones of the same name."""
         self._items.append((name, value))
+        self._indexed(name, value)
+
+    def _indexed(self, name: str, value: str) -> None:
+        """Keep a built index in step with a field just appended (cheaper than a rebuild)."""
+        index = self._index
+        if index is not None:
+            found = index.get(name.lower())
+            if found is None:
+                index[name.lower()] = [value]
+            else:
+                found.append(value)
 
     def set(self, name: str, value: str) -> None:
         """Replace every field named ``name`` with one field."""
-        self.remove(name)
+        if name.lower() in self._lookup():
+            self.remove(name)
         self._items.append((name, value))
+        self._indexed(name, value)
 
     def setdefault(self, name: str, value: str) -> str:
         """Set ``name`` unless present; return the value now in force."""
         current = self.get(name)
         if current is None:
             self._items.append((name, value))
+            self._indexed(name, value)
             return value
         return current
 
@@ -61,6 +89,7 @@ class Headers:
         """Drop every field named ``name`` (no error when absent)."""
         lower = name.lower()
         self._items = [(k, v) for k, v in self._items if k.lower() != lower]
+        self._index = None
 
     def items(self) -> list[tuple[str, str]]:
         """All fields as (name, value) pairs, in order."""

@@ -75,6 +75,8 @@ def parse_target(target: str) -> tuple[str, str]:
     if "#" in target:
         raise HTTPError(400, "a request target cannot carry a fragment")
     raw_path, _, query = target.partition("?")
+    if "%" not in raw_path and raw_path.isascii() and not _CONTROL.search(raw_path):
+        return raw_path, query  # nothing to decode: what the loop below would return
     try:
         raw = raw_path.encode("ascii")
     except UnicodeEncodeError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from typing import TextIO
@@ -20,6 +21,8 @@ class AccessLog:
         self.stream = stream if stream is not None else sys.stderr
         self._second = -1
         self._stamp = ""
+        self._flush_scheduled = False
+        self._lines: list[str] = []
 
     def _timestamp(self) -> str:
         now = int(time.time())
@@ -36,5 +39,24 @@ class AccessLog:
         """Log one response; ``size`` is body bytes sent (None: ``-``)."""
         line = request_line.replace("\\", "\\\\").replace('"', '\\"')
         sent = "-" if size is None else str(size)
-        self.stream.write(f'{host} - - [{self._timestamp()}] "{line}" {status} {sent}\n')
-        self.stream.flush()
+        self._lines.append(f'{host} - - [{self._timestamp()}] "{line}" {status} {sent}\n')
+        if self._flush_scheduled:
+            return
+        # One write (one syscall) per event-loop turn, not per line: the responses answered
+        # in one turn share it, and no line waits longer than that turn.
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._flush_scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write the lines logged so far (the server calls it once more when it stops)."""
+        self._flush_scheduled = False
+        if self._lines:
+            text = "".join(self._lines)
+            self._lines.clear()
+            self.stream.write(text)
+            self.stream.flush()

@@ -16,6 +16,10 @@ reading from the socket pauses until the app catches up; that is the backpressur
 Timers (one at a time): the header timer runs from connection start, or from the first byte of
 a new message, until its head is complete (slowloris); the keep-alive timer runs while the
 connection is idle between requests; the body timer lives in ``StreamBody``, between chunks.
+A timer is a deadline and a callback in two attributes; one loop ``TimerHandle`` per connection
+wakes at the earliest deadline and, when the deadline has moved later meanwhile, sleeps again
+until it. So arming and disarming per request cost two assignments, not a heap push and a
+cancelled handle each (four per keep-alive request), and a deadline still fires on time.
 
 Closing: when a response leaves a request body unread, or after a protocol error, the
 connection half-closes and discards what the client still sends for ``LINGER_SECONDS``, so the
@@ -31,7 +35,7 @@ import re
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from typing import Final, cast
+from typing import Final, NoReturn, cast
 
 import httptools
 
@@ -66,6 +70,8 @@ SMALL_FILE: Final = 64 * 1024
 FILE_CHUNK: Final = 256 * 1024
 """Read size of the portable file path (uvloop, TLS): bounded memory per connection."""
 LINGER_SECONDS: Final = 2.0
+SENDFILE_PIECE: Final = 1024 * 1024
+"""Bytes per ``loop.sendfile`` call: the send timeout is checked between pieces."""
 
 _SERVER_HEADER: Final = b"Server: porch\r\n"
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -78,6 +84,22 @@ _OVERLOADED: Final = (
 )
 """The answer beyond --max-connections, or --max-connections-per-client from one address."""
 _METHOD_START = re.compile(rb"([^ \r\n]*) ")
+
+_HEADER_LINES: dict[tuple[str, str], bytes] = {}
+"""Encoded ``Name: value\r\n`` lines (``b""`` for fields the server sets itself): most
+response fields repeat (Content-Type, a file's ETag), so a line is encoded once."""
+_HEADER_LINE_ENTRIES: Final = 8192
+
+
+def _header_line(field: tuple[str, str]) -> bytes:
+    line = _HEADER_LINES.get(field)
+    if line is None:
+        name, value = field
+        line = b"" if name.lower() in _HOP_BY_HOP else f"{name}: {value}\r\n".encode("latin-1")
+        if len(_HEADER_LINES) >= _HEADER_LINE_ENTRIES:
+            _HEADER_LINES.clear()
+        _HEADER_LINES[field] = line
+    return line
 
 
 class _DateHeader:
@@ -228,6 +250,9 @@ class Connection(asyncio.Protocol):
         self.pipeline: deque[_Job] = deque()
         self.runner: asyncio.Task[None] | None = None
         self.timer: asyncio.TimerHandle | None = None
+        self.timer_at = 0.0  # when self.timer fires
+        self.deadline: float | None = None  # when the armed timeout expires, None: none armed
+        self.on_deadline: Callable[[], None] | None = None
         self.head_timer_running = False
         self.reading = True
         self.writable = asyncio.Event()
@@ -281,7 +306,7 @@ class Connection(asyncio.Protocol):
             if left:
                 self.state.per_client[self.counted_as] = left
             self.counted_as = None
-        self._disarm()
+        self._cancel_timer()
         self.writable.set()
         error = HTTPError(400, "the client closed the connection")
         for job in self.pipeline:
@@ -433,11 +458,32 @@ class Connection(asyncio.Protocol):
             self.transport.resume_reading()
 
     async def drain(self) -> None:
-        """Wait until the transport wants more; raises ConnectionError once the peer is gone."""
-        if not self.writable.is_set():
-            await self.writable.wait()
+        """Wait until the transport wants more; raises ConnectionError once the peer is gone,
+        or when the client read nothing of what waits for ``send_timeout`` seconds.
+
+        The timeout is about progress, as nginx's ``send_timeout``: a slow reader that keeps
+        taking bytes is never cut, one that takes none for the whole period is.
+        """
+        assert self.transport is not None
+        while not self.writable.is_set() and not self.lost:
+            waiting = self.transport.get_write_buffer_size()
+            try:
+                async with asyncio.timeout(self.config.send_timeout):
+                    await self.writable.wait()
+            except TimeoutError:
+                if self.lost or self.transport.get_write_buffer_size() < waiting:
+                    continue  # it read some: wait another period
+                self._send_timed_out()
         if self.lost:
             raise ConnectionResetError("the client went away")
+
+    def _send_timed_out(self) -> NoReturn:
+        assert self.transport is not None
+        log.info("closing the connection to %s: nothing read for %ss", self.client,
+                 self.config.send_timeout)  # fmt: skip
+        self.framing_broken = True
+        self.transport.abort()
+        raise ConnectionAbortedError("the client read nothing within the send timeout")
 
     def send_continue(self) -> None:
         if self.transport is not None and not self.lost:
@@ -446,18 +492,44 @@ class Connection(asyncio.Protocol):
     # -- timers ---------------------------------------------------------------------------
 
     def _arm(self, seconds: float, callback: Callable[[], None]) -> None:
-        self._disarm()
-        self.timer = self.loop.call_later(seconds, callback)
+        """Run ``callback`` in ``seconds`` unless disarmed or re-armed first."""
+        deadline = self.loop.time() + seconds
+        self.deadline = deadline
+        self.on_deadline = callback
         self.head_timer_running = callback == self._header_timeout
+        if self.timer is None or self.timer_at > deadline:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer_at = deadline
+            self.timer = self.loop.call_at(deadline, self._wake)
 
     def _disarm(self) -> None:
         self.head_timer_running = False
+        self.deadline = None
+        self.on_deadline = None
+
+    def _wake(self) -> None:
+        """The loop timer fired: run the armed callback if its deadline has come, else sleep
+        again until the (later) deadline now armed."""
+        self.timer = None
+        deadline, callback = self.deadline, self.on_deadline
+        if deadline is None or callback is None:
+            return
+        if deadline > self.loop.time():
+            self.timer_at = deadline
+            self.timer = self.loop.call_at(deadline, self._wake)
+            return
+        self.deadline = None
+        self.on_deadline = None
+        callback()
+
+    def _cancel_timer(self) -> None:
+        self._disarm()
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
 
     def _header_timeout(self) -> None:
-        self.timer = None
         self.head_timer_running = False
         if self.in_head:
             self._protocol_error(ProtocolError(408, "the request head did not arrive in time"))
@@ -465,7 +537,6 @@ class Connection(asyncio.Protocol):
             self._close()
 
     def _keepalive_timeout(self) -> None:
-        self.timer = None
         if not self.pipeline and not self.in_head:
             self._close()
 
@@ -552,9 +623,7 @@ class Connection(asyncio.Protocol):
         self, request: Request | None, response: Response, keep_alive: bool, length: int | None
     ) -> bytes:
         parts = [status_line(response.status), _DATE.get(), _SERVER_HEADER]
-        for name, value in response.headers:
-            if name.lower() not in _HOP_BY_HOP:
-                parts.append(f"{name}: {value}\r\n".encode("latin-1"))
+        parts += map(_header_line, response.headers)
         if response.status >= 200 and response.status not in (204, 304):
             if length is not None:
                 parts.append(b"Content-Length: %d\r\n" % length)
@@ -581,7 +650,8 @@ class Connection(asyncio.Protocol):
         head = self._head(request, response, keep_alive, length)
         if isinstance(body, bytes):
             self.transport.write(head + body if with_body else head)
-            await self.drain()
+            if self.lost or not self.writable.is_set():
+                await self.drain()
             return len(body) if with_body else 0
         self.transport.write(head)
         if not with_body:
@@ -633,15 +703,13 @@ class Connection(asyncio.Protocol):
                 self.transport.write(head + data)
                 if len(data) != body.length:
                     self.framing_broken = True  # the file shrank: the framing is now wrong
-                await self.drain()
+                if self.lost or not self.writable.is_set():
+                    await self.drain()
                 return len(data)
             self.transport.write(head)
             await self.drain()
             if self.use_sendfile:
-                with open(fd, "rb", closefd=False) as file:
-                    sent = await self.loop.sendfile(
-                        self.transport, file, body.offset, body.length, fallback=True
-                    )
+                sent = await self._sendfile(fd, body.offset, body.length)
             else:
                 sent = await self._copy_file(fd, body.offset, body.length)
             if sent != body.length:
@@ -649,6 +717,28 @@ class Connection(asyncio.Protocol):
             return sent
         finally:
             os.close(fd)
+
+    async def _sendfile(self, fd: int, offset: int, length: int) -> int:
+        """Send a file range with the loop's ``sendfile``, in pieces of ``SENDFILE_PIECE``,
+        each of which must go out within the send timeout (the loop's sendfile shows no
+        progress inside one call, so the timeout is per piece here: a client slower than a
+        piece per timeout, 1 MiB per 60 s by default, is cut off)."""
+        assert self.transport is not None
+        sent = 0
+        with open(fd, "rb", closefd=False) as file:
+            while sent < length:
+                piece = min(SENDFILE_PIECE, length - sent)
+                try:
+                    async with asyncio.timeout(self.config.send_timeout):
+                        done = await self.loop.sendfile(
+                            self.transport, file, offset + sent, piece, fallback=True
+                        )
+                except TimeoutError:
+                    self._send_timed_out()
+                sent += done
+                if done < piece:
+                    break  # the file shrank
+        return sent
 
     async def _copy_file(self, fd: int, offset: int, length: int) -> int:
         """Send a file range by bounded reads and writes, honouring flow control."""
@@ -680,7 +770,7 @@ class Connection(asyncio.Protocol):
             if not self.reading:
                 self.reading = True
                 self.transport.resume_reading()
-            self.timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+            self._arm(LINGER_SECONDS, self.transport.close)
             return
         self.transport.close()
 

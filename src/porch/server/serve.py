@@ -139,6 +139,8 @@ async def serve(
             if connection.transport is not None:
                 connection.transport.abort()
         await asyncio.sleep(0)
+        if access_log is not None:
+            access_log.flush()  # the lines of the last loop turn
 
 
 def run(
