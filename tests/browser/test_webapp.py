@@ -482,3 +482,43 @@ def test_screenshots(
                     page.screenshot(path=str(target / "preview-dark.png"))
             tab.assert_clean()
             tab.close()
+
+
+def test_a_1_gib_upload_streams_without_freezing_the_page(
+    watched: Callable[..., Watched], site: Path, porch: Callable[..., PorchProcess], tmp_path: Path
+) -> None:
+    """The page sends the File itself (the browser streams it from disk): progress moves, the
+    page keeps answering while 1 GiB goes up, and the stored file is the whole file."""
+    size = 1 << 30
+    source = tmp_path / "big.bin"
+    with source.open("wb") as out:  # sparse: no gigabyte of test data on disk
+        out.truncate(size)
+        out.seek(size // 2)
+        out.write(b"middle")
+    server = porch(site, "--quiet", "--upload-dir", str(site))
+    tab = watched()
+    page = tab.page
+    page.goto(server.url + "/")
+    page.set_input_files("#upload-files", files=[str(source)])
+    page.wait_for_function(
+        "() => Number(document.querySelector('#queue li progress')?.value) > 0", timeout=60_000
+    )
+    slowest = 0.0
+    while page.evaluate("() => document.querySelector('#queue li').dataset.state") == "sending":
+        started = time.monotonic()
+        page.evaluate("() => document.querySelector('#filter').value.length")
+        slowest = max(slowest, time.monotonic() - started)
+        time.sleep(0.2)
+    item = page.locator("#queue li").first
+    page.wait_for_function(
+        "() => document.querySelector('#queue li').dataset.state === 'done'", timeout=120_000
+    )
+    assert item.locator("progress").evaluate("p => [p.value, p.max]") == [size, size]
+    assert slowest < 1.0, f"the page stopped answering for {slowest:.2f} s during the upload"
+    stored = site / "big.bin"
+    assert stored.stat().st_size == size
+    with stored.open("rb") as data:
+        data.seek(size // 2)
+        assert data.read(6) == b"middle"
+    stored.unlink()  # pytest keeps old tmp dirs: do not leave a gigabyte behind
+    tab.assert_clean()
