@@ -12,10 +12,11 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 # Debian's Chromium drives the browser tests (never a downloaded browser build); curl is used
-# by the end-to-end tests as a real client.
+# by the end-to-end tests as a real client; wrk by the benchmark harness's smoke test.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq
