@@ -28,4 +28,5 @@ echo "== ruff check";     $PY -m ruff check .
 echo "== ruff format";    $PY -m ruff format --check .
 echo "== mypy --strict";  $PY -m mypy
 echo "== pytest"
+export PORCH_REQUIRE_TOOLS=1  # every tool above is installed: a skip for a missing one is a failure
 $PY -m pytest "$@"

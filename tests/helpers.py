@@ -186,3 +186,18 @@ def exchange(server: PorchProcess, raw: bytes, method: str = "GET") -> RawRespon
 def get(path: str, *, host: str = "x", extra: str = "") -> bytes:
     """A minimal GET request's bytes; ``path`` is sent exactly as given (no normalising)."""
     return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode("latin-1")
+
+
+def require_tool(available: bool, reason: str) -> None:
+    """Skip a test whose outside tool is missing — but fail under scripts/test.sh.
+
+    The test script installs every tool the suite uses and sets PORCH_REQUIRE_TOOLS=1, so
+    there a missing tool means a broken install step, which must not pass as a skip.
+    """
+    if available:
+        return
+    import pytest
+
+    if os.environ.get("PORCH_REQUIRE_TOOLS") == "1":
+        pytest.fail(f"{reason} (PORCH_REQUIRE_TOOLS=1: scripts/test.sh should have installed it)")
+    pytest.skip(reason)

@@ -8,12 +8,15 @@ missing; scripts/test.sh installs both on a fresh machine.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.helpers import require_tool
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -31,9 +34,10 @@ ARGS = [
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Any]:
     """A Playwright page in a fresh headless Chromium (own --user-data-dir under tmp_path)."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (scripts/test.sh installs it)")
+    require_tool(importlib.util.find_spec("playwright") is not None, "playwright is not installed")
+    require_tool(Path(CHROMIUM).exists(), "chromium is not installed (scripts/test.sh installs it)")
+    import playwright.sync_api as sync_api
+
     profile = tmp_path / "chromium-profile"
     profile.mkdir()
     with sync_api.sync_playwright() as playwright:

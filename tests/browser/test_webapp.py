@@ -8,6 +8,7 @@ Screenshots (desktop and phone width, light and dark) go to the test's tmp dir; 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import struct
 import time
@@ -20,7 +21,7 @@ import pytest
 import requests
 
 from tests.browser.conftest import ARGS, CHROMIUM
-from tests.helpers import PorchProcess
+from tests.helpers import PorchProcess, require_tool
 
 pytestmark = pytest.mark.browser
 
@@ -65,9 +66,10 @@ def wav(seconds: float = 0.5, rate: int = 8000) -> bytes:
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     """One headless Chromium for the module; each test gets fresh contexts from it."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (scripts/test.sh installs it)")
+    require_tool(importlib.util.find_spec("playwright") is not None, "playwright is not installed")
+    require_tool(Path(CHROMIUM).exists(), "chromium is not installed (scripts/test.sh installs it)")
+    import playwright.sync_api as sync_api
+
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:

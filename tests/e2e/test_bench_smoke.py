@@ -14,7 +14,12 @@ from bench.harness import MIB, Scenario
 from bench.run import measure_scenario
 from bench.servers import ServerSpec, make_corpus, running
 
-pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+from tests.helpers import require_tool
+
+
+@pytest.fixture(autouse=True)
+def _wrk() -> None:
+    require_tool(shutil.which("wrk") is not None, "wrk is not installed")
 
 
 @pytest.fixture

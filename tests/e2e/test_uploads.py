@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import PorchProcess, RawResponse, ResponseReader, porch_env
+from tests.helpers import PorchProcess, RawResponse, ResponseReader, porch_env, require_tool
 
 Start = Callable[..., PorchProcess]
 MiB = 1024 * 1024
@@ -445,8 +445,7 @@ def test_full_disk_is_507_and_leaves_nothing(porch: Start, site: Path, small_dis
 
 @pytest.fixture
 def curl() -> Callable[..., subprocess.CompletedProcess[str]]:
-    if shutil.which("curl") is None:
-        pytest.skip("curl is not installed")
+    require_tool(shutil.which("curl") is not None, "curl is not installed")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
