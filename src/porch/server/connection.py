@@ -50,11 +50,9 @@ from porch.http import (
     Response,
     body_allowed,
     body_length,
-    check_head,
+    build_request,
     format_http_date,
     is_token,
-    parse_query,
-    parse_target,
     plain_error,
     status_line,
 )
@@ -398,23 +396,31 @@ class Connection(asyncio.Protocol):
         client, scheme = self.client, self.scheme
         if self.state.trusted_proxies:
             client, scheme = forwarded_origin(client, scheme, headers, self.state.trusted_proxies)
-        request = Request(
-            method=method,
-            target=target,
-            path="/",
-            version=version,
-            headers=headers,
-            client=client,
-            body=body,
-            scheme=scheme,
-        )
         error: HTTPError | None = None
         try:
-            check_head(method, version, headers)
-            request.path, query = parse_target(target)
-            request.query = parse_query(query, self.config.max_query_fields)
+            request = build_request(
+                method,
+                target,
+                version,
+                headers,
+                body=body,
+                client=client,
+                scheme=scheme,
+                max_query_fields=self.config.max_query_fields,
+            )
         except HTTPError as refused:
             error = refused
+            # A refused head still gets a request: its answer and access-log line need one.
+            request = Request(
+                method=method,
+                target=target,
+                path="/",
+                version=version,
+                headers=headers,
+                client=client,
+                body=body,
+                scheme=scheme,
+            )
             if isinstance(refused, ProtocolError):
                 keep_alive = False
         self._enqueue(_Job(request, body, keep_alive, error))
