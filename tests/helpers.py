@@ -201,3 +201,19 @@ def require_tool(available: bool, reason: str) -> None:
     if os.environ.get("PORCH_REQUIRE_TOOLS") == "1":
         pytest.fail(f"{reason} (PORCH_REQUIRE_TOOLS=1: scripts/test.sh should have installed it)")
     pytest.skip(reason)
+
+
+def run_cli(
+    *args: str, timeout: float = 30, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m porch ARGS`` to completion (for commands that exit: bad starts,
+    ``hash-password``); stdout and stderr captured as text, the exit status not checked."""
+    return subprocess.run(
+        [sys.executable, "-m", "porch", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env=porch_env(),
+        timeout=timeout,
+        check=False,
+    )

@@ -15,18 +15,7 @@ import pytest
 
 from porch.cli import build_parser
 from porch.config import Config
-from tests.helpers import ResponseReader, get, porch_env, run_porch
-
-
-def run_cli(*args: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "porch", *args],
-        capture_output=True,
-        text=True,
-        env=porch_env(),
-        timeout=timeout,
-        check=False,
-    )
+from tests.helpers import ResponseReader, get, porch_env, run_cli, run_porch
 
 
 def test_missing_root_exits_2_with_a_message(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers import PorchProcess, exchange, get
+from tests.helpers import PorchProcess, exchange, get, run_cli
 
 
 def last_log_line(server: PorchProcess) -> str:
@@ -33,18 +33,7 @@ def test_forwarded_client_is_logged_only_from_a_trusted_proxy(
 
 
 def test_bad_trusted_proxy_is_refused_at_start(site: Path, tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    from tests.helpers import porch_env
-
-    done = subprocess.run(
-        [sys.executable, "-m", "porch", str(site), "--trusted-proxy", "not-an-ip"],
-        capture_output=True,
-        text=True,
-        env=porch_env(),
-        timeout=30,
-    )
+    done = run_cli(str(site), "--trusted-proxy", "not-an-ip")
     assert done.returncode == 2
     assert "--trusted-proxy" in done.stderr
 

@@ -6,14 +6,12 @@ import datetime
 import json
 import re
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import PorchProcess, ResponseReader, exchange, get, porch_env
+from tests.helpers import PorchProcess, ResponseReader, exchange, get, run_cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ROUTES_EXAMPLE = EXAMPLES / "routes_example.py"
@@ -120,14 +118,7 @@ def test_bad_route_module_exits_2(
     module = tmp_path / filename
     if source is not None:
         module.write_text(source)
-    result = subprocess.run(
-        [sys.executable, "-m", "porch", str(site), "--port", "0", "--routes", str(module)],
-        capture_output=True,
-        text=True,
-        env=porch_env(),
-        timeout=20,
-        check=False,
-    )
+    result = run_cli(str(site), "--port", "0", "--routes", str(module), timeout=20)
     assert result.returncode == 2
     assert "porch: error:" in result.stderr
     assert message in result.stderr
@@ -135,14 +126,7 @@ def test_bad_route_module_exits_2(
 
 
 def test_missing_dotted_module_exits_2(site: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "porch", str(site), "--port", "0", "--routes", "no_such_mod_q"],
-        capture_output=True,
-        text=True,
-        env=porch_env(),
-        timeout=20,
-        check=False,
-    )
+    result = run_cli(str(site), "--port", "0", "--routes", "no_such_mod_q", timeout=20)
     assert result.returncode == 2
     assert "routes module not found: no_such_mod_q" in result.stderr
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import socket
 import ssl
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +13,7 @@ import argon2
 import pytest
 import requests
 
-from tests.helpers import PorchProcess, ResponseReader, exchange, get, porch_env
+from tests.helpers import PorchProcess, ResponseReader, exchange, get, run_cli
 from tests.security_helpers import Certificates, make_certificates, quick_hash
 
 Start = Callable[..., PorchProcess]
@@ -103,14 +101,7 @@ def test_a_stalled_handshake_is_closed_after_the_header_timeout(
 
 
 def start_status(root: Path, *args: str) -> tuple[int, str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "porch", str(root), "--port", "0", *args],
-        capture_output=True,
-        text=True,
-        env=porch_env(),
-        timeout=30,
-        check=False,
-    )
+    proc = run_cli(str(root), "--port", "0", *args)
     return proc.returncode, proc.stderr
 
 
@@ -157,15 +148,8 @@ def test_bad_security_flags_exit_2(
 
 
 def test_hash_password_prints_a_verifiable_argon2id_hash() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "porch", "hash-password"],
-        input="correct horse\n",
-        capture_output=True,
-        text=True,
-        env=porch_env(),
-        timeout=30,
-        check=True,
-    )
+    proc = run_cli("hash-password", input="correct horse\n")
+    assert proc.returncode == 0, proc.stderr
     hashed = proc.stdout.strip()
     assert hashed.startswith("$argon2id$")
     assert argon2.PasswordHasher().verify(hashed, "correct horse")

@@ -13,7 +13,6 @@ import shutil
 import socket
 import struct
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import PorchProcess, RawResponse, ResponseReader, porch_env, require_tool
+from tests.helpers import (
+    PorchProcess,
+    RawResponse,
+    ResponseReader,
+    require_tool,
+    run_cli,
+)
 
 Start = Callable[..., PorchProcess]
 MiB = 1024 * 1024
@@ -565,13 +570,6 @@ def test_bad_form_file_name_writes_nothing(porch: Start, site: Path, updir: Path
 @pytest.mark.parametrize("problem", ["missing", "file"])
 def test_bad_upload_dir_exits_2(site: Path, problem: str) -> None:
     target = site / "nope" if problem == "missing" else site / "hello.txt"
-    result = subprocess.run(
-        [sys.executable, "-m", "porch", str(site), "--port", "0", "--upload-dir", str(target)],
-        capture_output=True,
-        text=True,
-        env=porch_env(),
-        timeout=20,
-        check=False,
-    )
+    result = run_cli(str(site), "--port", "0", "--upload-dir", str(target), timeout=20)
     assert result.returncode == 2
     assert "upload directory" in result.stderr
