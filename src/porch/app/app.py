@@ -59,7 +59,12 @@ class App:
         self.routes = Routes()
         self.templates = UserTemplates(self.root, hidden=config.hidden)
         self.uploads = Uploads(config) if config.upload_dir is not None else None
-        self._read_options: ReadOptions | None = None
+        self.reading = ReadOptions(  # file-serving settings: ranges and compression
+            hidden=config.hidden,
+            max_ranges=config.max_ranges,
+            compress=config.compress,
+            compress_min_bytes=config.compress_min_bytes,
+        )
         self.opened = OpenCache()  # the hot path past resolve (porch.app.paths explains)
         install_routes(self)  # raises RouteLoadError: porch.cli reports it and exits 2
 
@@ -172,25 +177,10 @@ class App:
             location += "?" + query
         return Response(301, Headers([("Location", location)]), b"")
 
-    def read_options(self) -> ReadOptions:
-        """The file-serving settings (ranges, compression) from the config (made once)."""
-        if self._read_options is None:
-            self._read_options = self._make_read_options()
-        return self._read_options
-
-    def _make_read_options(self) -> ReadOptions:
-        config = self.config
-        return ReadOptions(
-            hidden=config.hidden,
-            max_ranges=config.max_ranges,
-            compress=config.compress,
-            compress_min_bytes=config.compress_min_bytes,
-        )
-
     def serve_file(self, request: Request, url_path: str, opened: OpenFile) -> Response:
         """A regular file: validators, conditionals, ranges, ?bytes=N, compression;
         ``?download`` adds ``Content-Disposition: attachment`` (docs/webapp.md)."""
-        response = file_response(request, self.root, url_path, opened, self.read_options())
+        response = file_response(request, self.root, url_path, opened, self.reading)
         if "download" in request.query and response.status < 300:
             name = url_path.rsplit("/", 1)[-1]
             response.headers.set("Content-Disposition", attachment_disposition(name))
@@ -206,7 +196,7 @@ class App:
             upload=self.upload_form(request),
             bind_host=self.config.host,
         )
-        return compress_response(request, response, self.read_options())
+        return compress_response(request, response, self.reading)
 
     def upload_form(self, request: Request) -> UploadForm | None:
         """Whether and how this listing offers uploads (docs/webapp.md): with the upload
@@ -237,7 +227,7 @@ class App:
         path = os.path.join(STATIC_DIR, name)
         fd, info = open_regular(path)
         response = file_response(
-            request, Path(STATIC_DIR), "/" + name, OpenFile(path, fd, info), self.read_options()
+            request, Path(STATIC_DIR), "/" + name, OpenFile(path, fd, info), self.reading
         )
         response.headers.add("Cache-Control", "public, max-age=3600")
         return response
