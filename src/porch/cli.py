@@ -21,6 +21,7 @@ from porch.app import App
 from porch.app.auth import check_hash, hash_password
 from porch.app.paths import contains
 from porch.app.routes import RouteLoadError
+from porch.app.state import StateDir, StateDirError, default_state_dir
 from porch.config import Config
 from porch.configfile import ConfigFileError, load_defaults
 from porch.http.auth import Access, Account, Grant, parse_account, parse_grants
@@ -170,6 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         default=config.DEFAULT_UPLOAD_DIR,
         help="accept POST/PUT uploads and save them in this existing directory",
+    )
+    uploads.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        default=None,
+        help="where locks, partial uploads and caches are kept, outside ROOT "
+        "(default: $XDG_STATE_HOME/porch/NAME-HASH, one per root)",
     )
     uploads.add_argument(
         "--max-upload-size",
@@ -408,8 +416,21 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         compress=not args.no_compress,
         compress_min_bytes=args.compress_min_bytes,
         qr=args.qr,
+        state_dir=state_dir_from_args(args, parser, root.resolve(strict=True)),
     )
     return with_security(settings, args, parser)
+
+
+def state_dir_from_args(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, root: Path
+) -> Path:
+    """The state directory (``--state-dir`` or the default for ``root``), resolved and
+    checked to lie outside ``root``; ``parser.error`` (exit 2) otherwise."""
+    path = Path(args.state_dir).expanduser() if args.state_dir else default_state_dir(root)
+    try:
+        return StateDir(path, root).path
+    except StateDirError as error:
+        parser.error(f"--state-dir: {error}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

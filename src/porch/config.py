@@ -92,3 +92,7 @@ class Config:
     qr: bool = False
     # Performance (issue 6, docs/performance.md): slow readers.
     send_timeout: float = DEFAULT_SEND_TIMEOUT
+    # State kept between requests and restarts, outside ROOT (porch.app.state): WebDAV locks
+    # and properties, resumable-upload partials, thumbnail and checksum caches. None: the
+    # default for this root (porch.app.state.default_state_dir).
+    state_dir: Path | None = None

@@ -84,4 +84,6 @@ def load_defaults(path: Path, parser: argparse.ArgumentParser) -> dict[str, Any]
     return defaults
 
 
-_PATH_OPTIONS = frozenset({"root", "upload_dir", "tls_cert", "tls_key", "auth_file", "routes_dir"})
+_PATH_OPTIONS = frozenset(
+    {"root", "upload_dir", "state_dir", "tls_cert", "tls_key", "auth_file", "routes_dir"}
+)

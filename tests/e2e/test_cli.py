@@ -137,3 +137,9 @@ def test_idle_connections_do_not_delay_the_stop(tmp_path: Path) -> None:
         assert server.proc.wait(timeout=10) == 0
         assert time.monotonic() - start < 2
         idle.close()
+
+
+def test_state_dir_inside_root_is_a_startup_error(tmp_path: Path) -> None:
+    result = run_cli(str(tmp_path), "--state-dir", str(tmp_path / "state"))
+    assert result.returncode == 2
+    assert "state directory is inside the served directory" in result.stderr

@@ -3,7 +3,9 @@
 Theory of operation. Whether a request may go ahead is decided from three things known before
 any file is touched: the method (a read or a write), the decoded URL path, and who is asking
 (anonymous or a user whose password was checked by ``porch.app.auth``). Each principal holds
-``Grant``s: an access level (``none`` < ``read`` < ``write``; write includes read) and a
+``Grant``s: an access level (``none`` < ``read`` < ``add`` < ``write``; each includes the ones
+before it: ``add`` may create new files and folders but change nothing that exists, a drop box;
+``write`` may also overwrite, rename, move and delete) and a
 URL-path prefix it applies to. The level a principal has on a path is the highest level among
 its grants whose prefix contains the path, segment by segment (``/pub`` covers ``/pub`` and
 ``/pub/a``, never ``/public``: the updog #72 mistake, with URL paths instead of file paths).
@@ -29,13 +31,15 @@ class Access(enum.IntEnum):
 
     NONE = 0
     READ = 1
-    WRITE = 2
+    ADD = 2
+    WRITE = 3
 
 
 _ACCESS_WORDS = {
     "none": Access.NONE,
     "read": Access.READ,
     "ro": Access.READ,
+    "add": Access.ADD,
     "write": Access.WRITE,
     "rw": Access.WRITE,
 }
