@@ -22,7 +22,7 @@ from tests.security_helpers import Certificates, make_certificates
 
 Start = Callable[..., PorchProcess]
 
-ROUTES = '''
+ROUTES = """
 from porch.http import Headers, Response
 
 
@@ -40,7 +40,7 @@ def register(app):
     async def interim(request):
         await request.send_informational(104, [("Upload-Draft-Interop-Version", "6")])
         return Response(201, Headers([("Content-Type", "text/plain")]), b"made")
-'''
+"""
 
 
 @pytest.fixture
@@ -154,9 +154,7 @@ def test_bad_certificate_under_workers_exits_2(site: Path, tmp_path: Path) -> No
     assert "starting another" not in result.stderr
 
 
-def test_workers_banner_says_https_with_tls(
-    porch: Start, site: Path, certs: Certificates
-) -> None:
+def test_workers_banner_says_https_with_tls(porch: Start, site: Path, certs: Certificates) -> None:
     server = porch(
         site, "--workers", "2", "--quiet", "--tls-cert", str(certs.cert), "--tls-key",
         str(certs.key),
