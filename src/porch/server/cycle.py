@@ -17,6 +17,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from porch.http import (
+    ErrorPage,
     FileBody,
     Headers,
     HTTPError,
@@ -155,6 +156,16 @@ async def send(
     else:
         sent, whole = await sender.send_stream(framing, head, body, length)
     return sent, framing.keep_alive and whole
+
+
+def refusal_bytes(error_page: ErrorPage, error: HTTPError) -> bytes:
+    """A whole closing response for ``error`` rendered by ``error_page`` for no request (the
+    503 of admission, answered before any request is read): computed once at start, written
+    as is, so it carries the same page and security headers as every other error."""
+    response = error_page(error, None)
+    body = response.body if isinstance(response.body, bytes) else b""
+    framing = frame("GET", "1.1", response.status, len(body), False)
+    return response_head(framing, response.status, response.headers, len(body)) + body
 
 
 async def run_pipeline(connection: Connection) -> None:

@@ -36,7 +36,7 @@ from porch.http import (
 from porch.http.wire import ConnectionState, Event, HeadLimits, Phase, Timer
 from porch.http.wire.framing import informational_head
 from porch.server.accesslog import AccessLog
-from porch.server.admission import OVERLOADED, ServerState
+from porch.server.admission import ServerState
 from porch.server.body import StreamBody
 from porch.server.cycle import Job, job_for_head, run_pipeline
 from porch.server.deadline import Deadline
@@ -81,7 +81,7 @@ class Connection(asyncio.Protocol):
         self.parser = httptools.HttpRequestParser(self)
         self.wire = ConnectionState()
         self.deadline = Deadline(self.loop)
-        self.limits = HeadLimits(config.max_url_bytes, config.max_header_bytes, config.max_headers)
+        self.limits = HeadLimits.of(config)
         self.pipeline: deque[Job] = deque()
         self.runner: asyncio.Task[None] | None = None
         self.eof = False
@@ -111,7 +111,7 @@ class Connection(asyncio.Protocol):
         self.sender = Sender(transport, self.flow, self.policy.file_sender(transport))
         if not self.state.admit(self, self.config.max_connections):
             self.wire.handle(Event.LOST)
-            transport.write(OVERLOADED)
+            transport.write(self.state.overloaded)
             transport.close()
             return
         self.deadline.arm(self.config.header_timeout, self._timed_out)
