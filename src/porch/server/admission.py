@@ -35,6 +35,9 @@ OVERLOADED: Final = (
 page; ``serve`` renders the app's page once at start instead (``cycle.refusal_bytes``)."""
 
 
+_HEAD_SENDING: Final = (Phase.NEW, Phase.HEAD)
+
+
 class Admitted(Protocol):
     """What admission needs to know of a connection."""
 
@@ -98,7 +101,7 @@ class ServerState:
         oldest: dict[str, Admitted] = {}
         counts: dict[str, int] = {}
         for connection in self.connections:  # oldest first
-            if connection.phase in (Phase.NEW, Phase.HEAD):
+            if connection.phase in _HEAD_SENDING:
                 where = connection.address
                 counts[where] = counts.get(where, 0) + 1
                 oldest.setdefault(where, connection)
