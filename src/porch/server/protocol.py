@@ -30,11 +30,11 @@ from porch.http import (
     ErrorPage,
     Handler,
     HTTPError,
+    InformationalSender,
     ProtocolError,
     plain_error,
 )
 from porch.http.wire import ConnectionState, Event, HeadLimits, Phase, Timer
-from porch.http.wire.framing import informational_head
 from porch.http.wire.state import NEXT, TIMER_OF, WireStateError
 from porch.server.accesslog import AccessLog
 from porch.server.admission import ServerState
@@ -43,13 +43,11 @@ from porch.server.cycle import Job, job_for_head, run_pipeline
 from porch.server.deadline import Deadline
 from porch.server.flow import FlowControl
 from porch.server.parsing import StopParsing, refusal
-from porch.server.senders import Sender, SendPolicy
+from porch.server.senders import CONTINUE, Sender, SendPolicy
 
 BODY_HIGH_WATER: Final = 1024 * 1024
 """Unread request-body bytes held per connection before reading pauses."""
 LINGER_SECONDS: Final = 2.0
-
-_CONTINUE: Final = informational_head(100, ())
 
 
 # Enum members as module constants: on Python 3.11 reading ``Phase.IDLE`` off the class costs
@@ -94,7 +92,7 @@ class Connection(asyncio.Protocol):
         self.runner: asyncio.Task[None] | None = None
         self.eof = False
         self.buffered_body = 0
-        self.interim = self._send_informational  # bound once, handed to every request
+        self.interim: InformationalSender | None = None  # the sender's, handed to requests
 
         # Per request, while its head is being parsed.
         self.url = bytearray()
@@ -117,6 +115,7 @@ class Connection(asyncio.Protocol):
             self.scheme = "https"
         self.flow = FlowControl(transport, self.config.send_timeout)
         self.sender = Sender(transport, self.flow, self.policy.file_sender(transport))
+        self.interim = self.sender.informational  # bound once, not per request
         if not self.state.admit(self, self.config.max_connections):
             self.wire.handle(_LOST)
             transport.write(self.state.overloaded)
@@ -283,13 +282,8 @@ class Connection(asyncio.Protocol):
         elif phase in (_BUSY, _HEAD):
             self._move(_DRAINED)
 
-    async def _send_informational(self, status: int, headers: list[tuple[str, str]]) -> None:
-        self.sender.send_informational(informational_head(status, headers))
-        if self.flow.must_drain:
-            await self.flow.drain()
-
     def send_continue(self) -> None:
-        self.sender.send_informational(_CONTINUE)
+        self.sender.send_informational(CONTINUE)
 
     # -- flow control ---------------------------------------------------------------------
 

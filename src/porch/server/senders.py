@@ -24,6 +24,7 @@ from typing import Final, Protocol
 from porch.bodyfile import open_file_body
 from porch.http import FileBody, HTTPError
 from porch.http.wire import Framing
+from porch.http.wire.framing import informational_head
 from porch.server.flow import FlowControl
 
 log = logging.getLogger("porch.server")
@@ -34,6 +35,7 @@ FILE_CHUNK: Final = 256 * 1024
 """Read size of the bounded copy (uvloop, TLS): bounded memory per connection."""
 SENDFILE_PIECE: Final = 1024 * 1024
 """Bytes per ``loop.sendfile`` call: the send timeout is checked between pieces."""
+CONTINUE: Final = informational_head(100, ())
 
 
 class FileSender(Protocol):
@@ -198,3 +200,10 @@ class Sender:
         """An interim response (100 Continue, 104 ...): just its head, ahead of the final one."""
         if not self.flow.lost:
             self.transport.write(head)
+
+    async def informational(self, status: int, headers: list[tuple[str, str]]) -> None:
+        """``Request.send_informational`` on porch's server (an ``InformationalSender``)."""
+        self.send_informational(informational_head(status, headers))
+        flow = self.flow
+        if flow.lost or not flow.writable.is_set():
+            await flow.drain()
