@@ -16,6 +16,7 @@ import { refreshRows } from "./rows.js";
 
 const PARALLEL = 2;
 const senders = [];
+const dropHandlers = [];
 const waiting = [];
 let running = 0;
 let saved = [];
@@ -24,6 +25,13 @@ let saved = [];
     registered last is asked first, the raw POST is the fallback. */
 export function registerSender(accepts, send) {
   senders.unshift({ accepts, send });
+}
+
+/** Let `handler(dataTransfer)` take files dropped on the page first: it returns true when it
+    took them (then the default queue does nothing with them). With a handler, a page without
+    the upload form takes drops too. Register before wireUploads runs. */
+export function takeDrops(handler) {
+  dropHandlers.push(handler);
 }
 
 /** The server's error text from an error response's JSON body, else "STATUS Reason". */
@@ -37,7 +45,7 @@ export function errorText(status, statusText, body) {
   return `${status} ${statusText || "error"}`;
 }
 
-function makeItem(file) {
+function makeItem(file, label) {
   const item = doc.createElement("li");
   item.className = "item";
   item.dataset.state = "queued";
@@ -46,8 +54,8 @@ function makeItem(file) {
     '<div class="item-main"><div class="item-line"><span class="item-name"></span>' +
     '<span class="item-status">Waiting</span></div><progress max="1" value="0"></progress>' +
     '<div class="item-detail"></div></div>';
-  $(".item-name", item).textContent = file.name;
-  $("progress", item).setAttribute("aria-label", "Upload of " + file.name);
+  $(".item-name", item).textContent = label || file.name;
+  $("progress", item).setAttribute("aria-label", "Upload of " + (label || file.name));
   $(".item-detail", item).textContent = humanSize(file.size);
   $("#queue").append(item);
   return item;
@@ -143,10 +151,11 @@ function pump() {
   }
 }
 
-/** Queue `files` ([File, problem-or-null] pairs); a file with a problem fails at once. */
+/** Queue `files` ([File, problem-or-null, label?] triples; the label, the file's name by
+    default, names it in the list); a file with a problem fails at once. */
 export function enqueue(files) {
-  for (const [file, problem] of files) {
-    const task = makeTask(file, makeItem(file));
+  for (const [file, problem, label] of files) {
+    const task = makeTask(file, makeItem(file, label));
     if (problem) {
       running += 1; // fail() ends it, keeping the count right
       task.fail(problem);
@@ -173,23 +182,26 @@ const hasFiles = (event) =>
     an upload form). */
 export function wireUploads() {
   const form = $("#dropzone");
-  if (!form) return;
-  const input = $("#upload-files");
-  input.addEventListener("change", () => {
-    enqueue(Array.from(input.files, (file) => [file, null]));
-    input.value = "";
-  });
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    input.click();
-  });
+  if (!form && !dropHandlers.length) return;
+  if (form) {
+    const input = $("#upload-files");
+    input.addEventListener("change", () => {
+      enqueue(Array.from(input.files, (file) => [file, null]));
+      input.value = "";
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      input.click();
+    });
+  }
+  const zone = form || $("main");
   // The whole page takes drops; the drop zone lights up while files hover over it.
   let depth = 0;
   doc.addEventListener("dragenter", (event) => {
     if (!hasFiles(event)) return;
     event.preventDefault();
     depth += 1;
-    form.classList.add("dragging");
+    zone.classList.add("dragging");
   });
   doc.addEventListener("dragover", (event) => {
     if (!hasFiles(event)) return;
@@ -201,14 +213,15 @@ export function wireUploads() {
     depth -= 1;
     if (depth <= 0) {
       depth = 0;
-      form.classList.remove("dragging");
+      zone.classList.remove("dragging");
     }
   });
   doc.addEventListener("drop", (event) => {
     if (!hasFiles(event)) return;
     event.preventDefault();
     depth = 0;
-    form.classList.remove("dragging");
-    enqueue(filesFrom(event.dataTransfer));
+    zone.classList.remove("dragging");
+    if (dropHandlers.some((handler) => handler(event.dataTransfer))) return;
+    if (form) enqueue(filesFrom(event.dataTransfer));
   });
 }

@@ -1,0 +1,80 @@
+/* porch page: file operations over fetch with WebDAV's methods (RFC 4918), the same the
+   desktop clients use, so the page can do nothing a WebDAV client could not: MKCOL makes a
+   folder, MOVE renames and moves (Destination is an absolute URL on this server, Overwrite:
+   F so nothing existing is ever replaced), DELETE deletes, and POST /-/trash/restore undoes a
+   deletion that went to the trash. Each resolves with what the server said or rejects with an
+   OpError carrying the server's own error text (errorText: the JSON body's status, reason and
+   detail). No DOM here beyond reading <body data-mount>. */
+
+import { errorText } from "./uploads.js";
+
+/** A failed operation: `message` is the server's text ("423 Locked: ..."), `status` its code
+    (0 when the connection failed). */
+export class OpError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** The trash ids a response carries (Porch-Trash-Id: one or several, comma-separated). */
+export function trashIds(response) {
+  const header = response.headers.get("Porch-Trash-Id") || "";
+  return header.split(",").map((id) => id.trim()).filter(Boolean);
+}
+
+async function send(method, url, headers = {}, body = undefined) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers: { Accept: "application/json", ...headers },
+      body,
+      cache: "no-store",
+      redirect: "manual",
+    });
+  } catch {
+    throw new OpError("The connection failed before the server answered.", 0);
+  }
+  if (response.ok) return response;
+  throw new OpError(errorText(response.status, response.statusText, await response.text()), response.status);
+}
+
+/** The absolute URL of `name` in the folder `folder` (an absolute URL ending in "/"); a folder
+    gets its trailing slash. */
+export function childUrl(folder, name, isDir = false) {
+  return new URL(encodeURIComponent(name) + (isDir ? "/" : ""), folder).href;
+}
+
+/** Make the folder at `url` (which ends in "/"). 405 if something exists there. */
+export async function makeFolder(url) {
+  await send("MKCOL", url);
+}
+
+/** Move (or rename) `from` to `to`, both absolute URLs; never replaces what is at `to`
+    (the server answers 412). Resolves with the trash ids, if any. */
+export async function move(from, to) {
+  const response = await send("MOVE", from, { Destination: to, Overwrite: "F" });
+  return trashIds(response);
+}
+
+/** Delete `url` (a folder with everything in it); resolves with the trash ids the server
+    gave (none without a trash: then it is gone for good). */
+export async function remove(url) {
+  return trashIds(await send("DELETE", url));
+}
+
+/** Put back the trashed items `ids` where they were (409 if something is there now). */
+export async function restore(ids) {
+  const url = document.body.dataset.mount + "/-/trash/restore";
+  for (const id of ids) {
+    await send("POST", url, { "Content-Type": "application/x-www-form-urlencoded" }, new URLSearchParams({ id }));
+  }
+}
+
+/** The subfolder names of the folder at `url`, from its JSON listing. */
+export async function subfolders(url) {
+  const response = await send("GET", url);
+  const entries = await response.json();
+  return entries.filter((entry) => entry.type === "dir").map((entry) => entry.name);
+}
