@@ -24,7 +24,7 @@ from porch.app.routes import RouteLoadError
 from porch.app.state import StateDir, StateDirError, default_state_dir
 from porch.config import Config
 from porch.configfile import ConfigFileError, load_defaults
-from porch.http.auth import Access, Account, Grant, parse_account, parse_grants
+from porch.http.auth import NO_ACCESS_CONTROL, Access, Account, Grant, parse_account, parse_grants
 from porch.http.forwarded import parse_networks
 from porch.server import StartupError, run
 from porch.server.workers import run_workers
@@ -209,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a QR code of the LAN URL at start (use with --host 0.0.0.0)",
     )
     add_security_arguments(parser, positive_int)
+    add_dav_arguments(parser, positive_int)
     parser.add_argument("--version", action="version", version=f"porch {__version__}")
     return parser
 
@@ -263,6 +264,60 @@ def add_security_arguments(
     )
 
 
+def add_dav_arguments(
+    parser: argparse.ArgumentParser, positive_int: Callable[[str], float | int]
+) -> None:
+    """WebDAV and the trash (issue 13, docs/webdav.md)."""
+    dav = parser.add_argument_group("WebDAV and the trash (see docs/webdav.md)")
+    dav.add_argument(
+        "--trash",
+        metavar="DIR",
+        help="keep overwritten and deleted items here, for undo (outside ROOT, or hidden in it)",
+    )
+    dav.add_argument(
+        "--max-dav-body",
+        type=positive_int,
+        default=config.DEFAULT_MAX_DAV_BODY,
+        metavar="BYTES",
+        help="largest PROPFIND/PROPPATCH/LOCK XML body (413 above)",
+    )
+    dav.add_argument(
+        "--max-lock-timeout",
+        type=positive_int,
+        default=config.DEFAULT_MAX_LOCK_TIMEOUT,
+        metavar="SECONDS",
+        help="longest WebDAV lock granted (Timeout: Infinite gets this)",
+    )
+
+
+def with_dav(settings: Config, args: argparse.Namespace, parser: argparse.ArgumentParser) -> Config:
+    """``settings`` with the WebDAV and trash fields; ``parser.error`` (exit 2) on faults.
+
+    The trash must not be served: outside ROOT, or inside it under a hidden name while
+    hidden names are not served.
+    """
+    trash: Path | None = None
+    if args.trash is not None:
+        trash = Path(os.path.realpath(Path(args.trash).expanduser()))
+        root = settings.root
+        if contains(str(root), str(trash)):
+            inside = Path(os.path.relpath(trash, root)).parts
+            if trash == root or settings.hidden or not any(p.startswith(".") for p in inside):
+                parser.error("--trash: the trash would be served; put it outside ROOT or hide it")
+        try:
+            trash.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as error:
+            parser.error(f"--trash: cannot create {args.trash}: {error.strerror}")
+        if not os.access(trash, os.W_OK | os.X_OK):
+            parser.error(f"--trash: not writable: {args.trash}")
+    return dataclasses.replace(
+        settings,
+        trash_dir=trash,
+        max_dav_body=int(args.max_dav_body),
+        max_lock_timeout=int(args.max_lock_timeout),
+    )
+
+
 def _inside_root(root: Path, name: str) -> bool:
     return contains(str(root), os.path.realpath(name))
 
@@ -304,7 +359,7 @@ def with_security(
         if any(a.name == account.name for a in accounts):
             parser.error(f"{where}: user {account.name!r} is defined twice")
         accounts.append(account)
-    anonymous: tuple[Grant, ...] = (Grant(Access.NONE),) if accounts else (Grant(Access.WRITE),)
+    anonymous: tuple[Grant, ...] = (Grant(Access.NONE),) if accounts else NO_ACCESS_CONTROL
     if args.anonymous is not None:
         try:
             anonymous = parse_grants(args.anonymous)
@@ -418,7 +473,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         qr=args.qr,
         state_dir=state_dir_from_args(args, parser, root.resolve(strict=True)),
     )
-    return with_security(settings, args, parser)
+    return with_dav(with_security(settings, args, parser), args, parser)
 
 
 def state_dir_from_args(

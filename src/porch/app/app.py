@@ -16,7 +16,8 @@ import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
-from porch.app.auth import Guard
+from porch.app.auth import Guard, Principal
+from porch.app.dav.methods import DAV_METHODS, Dav
 from porch.app.files import (
     OpenFile,
     ReadOptions,
@@ -32,10 +33,13 @@ from porch.app.qr import QR_PATH, qr_response
 from porch.app.routes import HandlerT, Routes, install_routes
 from porch.app.security import HEALTH_PATH, finish, health_response, is_preflight
 from porch.app.security import preflight_response as cors_preflight
+from porch.app.state import StateDir, default_state_dir
+from porch.app.trash import TRASH_PATH, Trash
 from porch.app.uploads import Uploads
 from porch.app.usertemplates import UserTemplates
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response
+from porch.http.auth import Access
 
 log = logging.getLogger("porch.app")
 
@@ -66,6 +70,20 @@ class App:
             compress_min_bytes=config.compress_min_bytes,
         )
         self.opened = OpenCache()  # the hot path past resolve (porch.app.paths explains)
+        # WebDAV and the trash (issue 13, docs/webdav.md); the state directory is made on
+        # first use of a lock or property.
+        self.trash = (
+            Trash(config.trash_dir, self.root, hidden=config.hidden)
+            if config.trash_dir is not None
+            else None
+        )
+        self.dav = Dav(
+            config,
+            lambda: StateDir(config.state_dir or default_state_dir(config.root), config.root).sub(
+                "dav"
+            ),
+            self.trash,
+        )
         install_routes(self)  # raises RouteLoadError: porch.cli reports it and exits 2
 
     def route(
@@ -98,16 +116,20 @@ class App:
             return health_response(request, self.root)
         if self.config.cors and is_preflight(request):
             return cors_preflight()
-        if not self.guard.open:
-            await self.guard.check(request)
-        return await self.dispatch(request)
+        if self.trash is not None and request.path.startswith(TRASH_PATH):
+            # Judged per item against its original URL, not on /-/trash/ (porch.app.trash).
+            return await self.trash.respond(request, await self.guard.principal(request))
+        who = self.guard.nobody if self.guard.open else await self.guard.check(request)
+        return await self.dispatch(request, who)
 
-    def allowed_methods(self) -> tuple[str, ...]:
-        """The methods a file or directory URL accepts."""
+    def allowed_methods(self, who: Principal | None = None) -> tuple[str, ...]:
+        """The methods a file or directory URL accepts (for ``who``, when known)."""
         uploads = ("POST", "PUT") if self.uploads is not None else ()
-        return (*READ_METHODS, *uploads, "OPTIONS")
+        if who is not None and who.writes_tree():
+            return (*READ_METHODS, "POST", "OPTIONS", "PROPFIND", *self.dav.write_methods)
+        return (*READ_METHODS, *uploads, "OPTIONS", "PROPFIND")
 
-    async def dispatch(self, request: Request) -> Response:
+    async def dispatch(self, request: Request, who: Principal) -> Response:
         """Route ``request`` to what answers it; raises ``HTTPError`` for refusals."""
         response = await self.routes.dispatch(request)
         if response is None:
@@ -117,11 +139,20 @@ class App:
         method = request.method
         if method in READ_METHODS:
             return self.serve_path(request)
-        if method in ("POST", "PUT") and self.uploads is not None:
-            return await self.uploads.handle(request)
-        allowed = ", ".join(self.allowed_methods())
+        uploads = self.uploads
+        if method in ("POST", "PUT") and uploads is not None and uploads.takes(request, who):
+            # Replacing a file needs write; add may only create (a drop box).
+            replace = who.level(request.path) >= Access.WRITE
+            return await uploads.handle(request, replace=replace)
+        if method == "PROPFIND" or (
+            (method in DAV_METHODS or method in ("PUT", "POST")) and who.writes_tree()
+        ):
+            return await self.dav.handle(request, who)
+        allowed = ", ".join(self.allowed_methods(who))
         if method == "OPTIONS":
-            return Response(204, Headers([("Allow", allowed)]))
+            headers = Headers([("Allow", allowed)])
+            self.dav.options_headers(headers)
+            return Response(204, headers)
         raise HTTPError(405, f"{method} is not allowed here", {"Allow": allowed})
 
     def serve_path(self, request: Request) -> Response:

@@ -39,6 +39,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Final
 
+from porch.app.auth import Principal
 from porch.app.multipart import PartData, PartEnd, PartStart, form_boundary, form_parts
 from porch.app.pages import json_response
 from porch.app.paths import check_name as check_url_name
@@ -46,6 +47,7 @@ from porch.app.paths import contains, resolve, url_segments
 from porch.app.usertemplates import names_template_source
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response, negotiate, text_response
+from porch.http.auth import Access
 
 WRITE_BATCH: Final = 1024 * 1024
 """Body bytes gathered before one write (and hash update) in a worker thread."""
@@ -235,7 +237,8 @@ def _close_after(done: asyncio.Future[None], fd: int) -> None:
     os.close(fd)
 
 
-def _sync_directory(directory: str) -> None:
+def sync_directory(directory: str) -> None:
+    """fsync ``directory``, so a name just made or removed in it survives a crash."""
     fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
@@ -297,8 +300,23 @@ class Uploads:
 
     # -- the request ----------------------------------------------------------------------
 
-    async def handle(self, request: Request) -> Response:
-        """Answer a POST or PUT; raises ``HTTPError`` for every refusal."""
+    def takes(self, request: Request, who: Principal) -> bool:
+        """True when this POST/PUT is an upload into the upload directory (issue 13): a form,
+        a raw upload to a name directly in the served upload directory, or any raw upload
+        from someone who may not write in the served tree (the ``/NAME`` form, as before).
+        Otherwise the write lands in the tree itself (porch.app.dav)."""
+        if request.method == "POST" and form_boundary(request.headers.get("content-type")):
+            return True
+        base = self.base_path
+        if base is not None and request.path.startswith(base):
+            rest = request.path[len(base) :]
+            if rest and "/" not in rest:
+                return True
+        return who.tree_level(request.path) < Access.ADD
+
+    async def handle(self, request: Request, *, replace: bool = True) -> Response:
+        """Answer a POST or PUT; raises ``HTTPError`` for every refusal. ``replace`` False
+        (an ``add`` grant) refuses a PUT over an existing file with 403."""
         if not same_origin(request):
             raise HTTPError(403, "uploads from another site are refused")
         boundary = form_boundary(request.headers.get("content-type"))
@@ -312,7 +330,13 @@ class Uploads:
             raise HTTPError(409, "a file with that name exists already")
         if request.method == "PUT" and os.path.isdir(os.path.join(self.directory, name)):
             raise HTTPError(409, "a directory has that name")
-        return await self._receive_raw(request, name)
+        if (
+            request.method == "PUT"
+            and not replace
+            and os.path.lexists(os.path.join(self.directory, name))
+        ):
+            raise HTTPError(403, "you may add files here but not replace them")
+        return await self._receive_raw(request, name, replace=replace)
 
     def _form_target(self, request: Request) -> str:
         """The directory URL a form was posted to (slash form); 400/404 for any other URL."""
@@ -338,7 +362,7 @@ class Uploads:
         if self.max_size is not None and total > self.max_size:
             raise HTTPError(413, f"uploads are limited to {self.max_size} bytes")
 
-    async def _receive_raw(self, request: Request, name: str) -> Response:
+    async def _receive_raw(self, request: Request, name: str, *, replace: bool = True) -> Response:
         staged = StagedFile(self.directory, name, self.mode)
         try:
             total = 0
@@ -349,7 +373,7 @@ class Uploads:
             if request.content_length is not None and total != request.content_length:
                 raise HTTPError(400, "the body ended before its Content-Length")
             await staged.finish()
-            if request.method == "POST":
+            if request.method == "POST" or not replace:
                 if not staged.link():
                     raise HTTPError(409, "a file with that name exists already")
                 created = True
@@ -357,7 +381,7 @@ class Uploads:
                 created = staged.link()
                 if not created:
                     staged.replace()
-            await asyncio.get_running_loop().run_in_executor(None, _sync_directory, self.directory)
+            await asyncio.get_running_loop().run_in_executor(None, sync_directory, self.directory)
         finally:
             staged.discard()
         if not created:
@@ -416,7 +440,7 @@ class Uploads:
                 if not item.link():
                     raise HTTPError(409, f"a file named {item.name} exists already")
                 linked.append(item)
-            await asyncio.get_running_loop().run_in_executor(None, _sync_directory, self.directory)
+            await asyncio.get_running_loop().run_in_executor(None, sync_directory, self.directory)
             linked = []
         finally:
             for item in linked:  # a refusal after some names were taken: give them back
