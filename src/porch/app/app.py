@@ -26,7 +26,7 @@ from porch.app.files import (
     file_response,
     open_regular,
 )
-from porch.app.listing import STATIC_PREFIX, UploadForm, listing_response
+from porch.app.listing import READ_ONLY, STATIC_PREFIX, FileRights, UploadForm, listing_response
 from porch.app.pages import error_response
 from porch.app.paths import OpenCache, resolve, url_segments
 from porch.app.qr import QR_PATH, qr_response
@@ -138,7 +138,7 @@ class App:
             return response
         method = request.method
         if method in READ_METHODS:
-            return self.serve_path(request)
+            return self.serve_path(request, who)
         uploads = self.uploads
         if method in ("POST", "PUT") and uploads is not None and uploads.takes(request, who):
             # Replacing a file needs write; add may only create (a drop box).
@@ -155,8 +155,8 @@ class App:
             return Response(204, headers)
         raise HTTPError(405, f"{method} is not allowed here", {"Allow": allowed})
 
-    def serve_path(self, request: Request) -> Response:
-        """GET/HEAD of a file or directory under the root."""
+    def serve_path(self, request: Request, who: Principal | None = None) -> Response:
+        """GET/HEAD of a file or directory under the root (``who``: for the listing page)."""
         if request.path.startswith(STATIC_PREFIX):
             return self.serve_static(request)
         if request.path == QR_PATH:
@@ -178,13 +178,15 @@ class App:
             # A segment over the file system's NAME_MAX: no such file can exist.
             raise HTTPError(404, "not found") from None
         if stat.S_ISDIR(info.st_mode):
-            return self.serve_directory(request, str(real))
+            return self.serve_directory(request, str(real), who)
         path = str(real)
         fd, info = open_regular(path)
         self.opened.remember(request.path, path, info)
         return self.serve_file(request, request.path, OpenFile(path, fd, info))
 
-    def serve_directory(self, request: Request, real: str) -> Response:
+    def serve_directory(
+        self, request: Request, real: str, who: Principal | None = None
+    ) -> Response:
         """A directory: redirect to the slash form, then index.html, then a listing."""
         if not request.path.endswith("/"):
             return self.redirect_to_slash(request)
@@ -192,7 +194,7 @@ class App:
         try:
             fd, info = open_regular(index)
         except HTTPError:
-            return self.list_directory(request, real)
+            return self.list_directory(request, real, who)
         return self.serve_file(request, request.path + "index.html", OpenFile(index, fd, info))
 
     def redirect_to_slash(self, request: Request) -> Response:
@@ -217,7 +219,7 @@ class App:
             response.headers.set("Content-Disposition", attachment_disposition(name))
         return response
 
-    def list_directory(self, request: Request, real: str) -> Response:
+    def list_directory(self, request: Request, real: str, who: Principal | None = None) -> Response:
         """A directory without index.html: text, HTML or JSON (porch.app.listing)."""
         response = listing_response(
             request,
@@ -226,8 +228,18 @@ class App:
             hidden=self.config.hidden,
             upload=self.upload_form(request),
             bind_host=self.config.host,
+            rights=self.file_rights(request, who),
         )
         return compress_response(request, response, self.reading)
+
+    def file_rights(self, request: Request, who: Principal | None) -> FileRights:
+        """What the listing page offers ``who`` on this folder (issue 13: the page's file
+        operations, docs/webapp.md): their level for writing here in the served tree, and
+        whether deletions can be undone from the trash."""
+        if who is None:
+            return READ_ONLY
+        level = who.tree_level(request.path).name.lower()
+        return FileRights(level, trash=self.trash is not None)
 
     def upload_form(self, request: Request) -> UploadForm | None:
         """Whether and how this listing offers uploads (docs/webapp.md): with the upload
