@@ -144,8 +144,10 @@ class App:
             # Replacing a file needs write; add may only create (a drop box).
             replace = who.level(request.path) >= Access.WRITE
             return await uploads.handle(request, replace=replace)
-        if method == "PROPFIND" or (
-            (method in DAV_METHODS or method in ("PUT", "POST")) and who.writes_tree()
+        if (
+            method == "PROPFIND"
+            or ((method in DAV_METHODS or method in ("PUT", "POST")) and who.writes_tree())
+            or (method == "COPY" and not self.guard.open)  # judged at its Destination
         ):
             return await self.dav.handle(request, who)
         allowed = ", ".join(self.allowed_methods(who))

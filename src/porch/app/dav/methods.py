@@ -830,7 +830,8 @@ def _same_host(netloc: str, host: str, scheme: str) -> bool:
     if not host:
         return False
     claimed, seen = split(netloc), split(host)
-    # Behind a TLS-terminating proxy the Host may lack the port of an https Destination.
-    return claimed == seen or (
-        claimed[0] == seen[0] and ":" not in host.lstrip("[").rpartition("]")[2]
-    )
+    if claimed == seen:
+        return True
+    # Behind a TLS-terminating proxy porch sees "Host: example.org" for an https URL.
+    no_port = ":" not in host.lstrip("[").rpartition("]")[2]
+    return claimed[0] == seen[0] and no_port and claimed[1] in ("80", "443")

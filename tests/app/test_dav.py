@@ -1,0 +1,284 @@
+"""WebDAV through the app: bad input statuses, symlinks, ROOT, the trash, state across restarts."""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from porch.app import App
+from porch.config import Config
+from porch.http.auth import parse_grants
+from porch.testing import Client, TestResponse
+
+LOCK = (
+    b'<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>'
+    b"<D:locktype><D:write/></D:locktype><D:owner>me</D:owner></D:lockinfo>"
+)
+PROPPATCH = (
+    b'<D:propertyupdate xmlns:D="DAV:" xmlns:z="urn:z"><D:set><D:prop><z:colour>blue</z:colour>'
+    b"</D:prop></D:set></D:propertyupdate>"
+)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    root = tmp_path / "root"
+    (root / "docs" / "deep").mkdir(parents=True)
+    (root / "docs" / "a.txt").write_bytes(b"a")
+    (root / "docs" / "deep" / "b.txt").write_bytes(b"b")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(b"secret")
+    (root / "out").symlink_to(outside)  # a folder link leading out of ROOT
+    (root / "docs" / "escape").symlink_to(outside / "secret.txt")
+    return root
+
+
+def make(root: Path, *, trash: bool = False) -> Client:
+    config = Config(
+        root=root,
+        anonymous=parse_grants("write"),
+        state_dir=root.parent / "state",
+        trash_dir=root.parent / "trash" if trash else None,
+    )
+    return Client(App(config))
+
+
+def dav(client: Client, method: str, path: str, body: bytes = b"", **headers: str) -> TestResponse:
+    return client.request(method, path, headers=headers, body=body)
+
+
+def hrefs(response: TestResponse) -> list[str]:
+    tree = ET.fromstring(response.body)
+    return [node.text or "" for node in tree.iter("{DAV:}href")]
+
+
+# -- statuses for bad input ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers", "status"),
+    [
+        ("COPY", "/docs/a.txt", {"Destination": "http://elsewhere.example/x.txt"}, 502),
+        ("MOVE", "/docs/a.txt", {"Destination": "http://testserver:81/x.txt"}, 502),
+        ("COPY", "/docs/a.txt", {"Destination": "ftp://testserver/x.txt"}, 502),
+        ("COPY", "/docs/a.txt", {"Destination": "/../x.txt"}, 403),
+        ("COPY", "/docs/a.txt", {"Destination": "/docs/%2e%2e/%2e%2e/x.txt"}, 403),
+        ("COPY", "/docs/a.txt", {"Destination": "/out/x.txt"}, 403),  # through the link out
+        ("MOVE", "/docs/a.txt", {"Destination": "/out/secret.txt"}, 403),
+        ("COPY", "/docs/a.txt", {"Destination": "/docs/.hidden"}, 400),
+        ("COPY", "/docs/a.txt", {"Destination": "/docs/page.html.j2"}, 400),
+        ("COPY", "/docs/a.txt", {"Destination": "/missing/x.txt"}, 409),
+        ("COPY", "/docs/a.txt", {}, 400),
+        ("COPY", "/docs", {"Destination": "/docs/deep/copy"}, 409),  # into itself
+        ("COPY", "/docs/a.txt", {"Destination": "/docs/deep/b.txt", "Overwrite": "F"}, 412),
+        ("MOVE", "/", {"Destination": "/elsewhere"}, 403),
+        ("DELETE", "/", {}, 403),
+        ("PUT", "/.hidden", {}, 400),
+        ("MKCOL", "/.folder", {}, 400),
+        ("PUT", "/missing/x.txt", {}, 409),
+        ("MKCOL", "/missing/x", {}, 409),
+        ("MKCOL", "/docs", {}, 405),
+        ("PUT", "/out/new.txt", {}, 404),  # a folder out of ROOT does not exist
+        ("DELETE", "/nothing", {}, 404),
+        ("PROPFIND", "/docs/", {"Depth": "infinity"}, 403),
+        ("PROPFIND", "/docs/", {"Depth": "2"}, 400),
+        ("PROPFIND", "/out/", {"Depth": "0"}, 404),
+        ("PROPFIND", "/docs/escape", {"Depth": "0"}, 404),
+    ],
+)
+def test_bad_input_statuses(
+    site: Path, method: str, path: str, headers: dict[str, str], status: int
+) -> None:
+    client = make(site)
+    before = sorted(str(p) for p in site.parent.rglob("*") if "state" not in p.parts)
+    response = dav(client, method, path, b"x" if method == "PUT" else b"", **headers)
+    assert response.status == status, response.body
+    after = sorted(str(p) for p in site.parent.rglob("*") if "state" not in p.parts)
+    assert after == before
+    assert (site.parent / "outside" / "secret.txt").read_bytes() == b"secret"
+
+
+def test_propfind_infinity_names_the_precondition(site: Path) -> None:
+    response = dav(make(site), "PROPFIND", "/docs/")  # no Depth means infinity
+    assert response.status == 403
+    assert b"propfind-finite-depth" in response.body
+
+
+def test_propfind_depth_one_lists_members_not_links_out(site: Path) -> None:
+    response = dav(make(site), "PROPFIND", "/", Depth="1")
+    assert response.status == 207
+    assert hrefs(response) == ["/", "/docs/"]  # "out" leads outside ROOT: not listed
+    members = dav(make(site), "PROPFIND", "/docs/", Depth="1")
+    assert hrefs(members) == ["/docs/", "/docs/a.txt", "/docs/deep/"]
+
+
+def test_propfind_live_properties(site: Path) -> None:
+    body = (
+        b'<D:propfind xmlns:D="DAV:"><D:prop><D:getcontentlength/><D:getetag/>'
+        b"<D:resourcetype/><D:quota-available-bytes/><D:nosuch/></D:prop></D:propfind>"
+    )
+    client = make(site)
+    file = dav(client, "PROPFIND", "/docs/a.txt", body, Depth="0")
+    tree = ET.fromstring(file.body)
+    assert tree.findtext(".//{DAV:}getcontentlength") == "1"
+    assert tree.findtext(".//{DAV:}getetag") == client.get("/docs/a.txt").headers.get("ETag")
+    statuses = [n.text for n in tree.iter("{DAV:}status")]
+    assert statuses == ["HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found"]
+    folder = ET.fromstring(dav(client, "PROPFIND", "/docs/", body, Depth="0").body)
+    assert folder.find(".//{DAV:}resourcetype/{DAV:}collection") is not None
+    assert int(folder.findtext(".//{DAV:}quota-available-bytes") or "0") > 0
+
+
+# -- locks ----------------------------------------------------------------------------------
+
+
+def test_lock_is_enforced_through_the_if_header(site: Path) -> None:
+    client = make(site)
+    locked = dav(client, "LOCK", "/docs/a.txt", LOCK, Timeout="Second-60")
+    assert locked.status == 200
+    token = locked.headers.get("Lock-Token", "").strip("<>")
+    assert token.startswith("opaquelocktoken:")
+    assert dav(client, "PUT", "/docs/a.txt", b"other").status == 423
+    assert dav(client, "DELETE", "/docs/a.txt").status == 423
+    assert dav(client, "MOVE", "/docs/a.txt", Destination="/docs/z.txt").status == 423
+    assert dav(client, "PROPPATCH", "/docs/a.txt", PROPPATCH).status == 423
+    assert (site / "docs" / "a.txt").read_bytes() == b"a"
+    assert dav(client, "LOCK", "/docs/a.txt", LOCK).status == 423  # exclusive
+    assert dav(client, "PUT", "/docs/a.txt", b"mine", If=f"(<{token}>)").status == 204
+    assert dav(client, "PUT", "/docs/a.txt", b"x", If="(<opaquelocktoken:nope>)").status == 412
+    assert dav(client, "UNLOCK", "/docs/a.txt", **{"Lock-Token": f"<{token}>"}).status == 204
+    assert dav(client, "PUT", "/docs/a.txt", b"free").status == 204
+
+
+def test_depth_infinity_lock_covers_new_members(site: Path) -> None:
+    client = make(site)
+    locked = dav(client, "LOCK", "/docs", LOCK, Depth="infinity")
+    token = locked.headers.get("Lock-Token", "")
+    assert dav(client, "PUT", "/docs/deep/new.txt", b"1").status == 423
+    assert dav(client, "MKCOL", "/docs/new").status == 423
+    assert dav(client, "PUT", "/docs/deep/new.txt", b"1", If=f"({token})").status == 201
+
+
+def test_locks_and_properties_survive_a_restart(site: Path) -> None:
+    first = make(site)
+    token = dav(first, "LOCK", "/docs/a.txt", LOCK).headers.get("Lock-Token", "")
+    assert dav(first, "PROPPATCH", "/docs/a.txt", PROPPATCH, If=f"({token})").status == 207
+    again = make(site)  # a new App on the same state directory: a restart, or another worker
+    assert dav(again, "PUT", "/docs/a.txt", b"x").status == 423
+    found = dav(again, "PROPFIND", "/docs/a.txt", Depth="0")
+    assert b"blue" in found.body
+    assert b"opaquelocktoken:" in found.body  # lockdiscovery
+
+
+def test_move_keeps_dead_properties(site: Path) -> None:
+    client = make(site)
+    assert dav(client, "PROPPATCH", "/docs/a.txt", PROPPATCH).status == 207
+    assert dav(client, "MOVE", "/docs/a.txt", Destination="/docs/moved.txt").status == 201
+    assert b"blue" in dav(client, "PROPFIND", "/docs/moved.txt", Depth="0").body
+
+
+# -- symlinks and ROOT ------------------------------------------------------------------------
+
+
+def test_delete_of_a_link_removes_the_link_only(site: Path) -> None:
+    client = make(site)
+    assert dav(client, "DELETE", "/out").status == 204
+    assert not os.path.lexists(site / "out")
+    assert (site.parent / "outside" / "secret.txt").read_bytes() == b"secret"
+
+
+def test_recursive_copy_move_delete_never_follow_links_out(site: Path) -> None:
+    client = make(site)
+    assert dav(client, "COPY", "/docs", Destination="/copy").status == 201
+    assert (site / "copy" / "escape").is_symlink()  # copied as a link, not as its target
+    assert client.get("/copy/escape").status == 404  # and still not readable
+    assert dav(client, "MOVE", "/copy", Destination="/moved").status == 201
+    assert dav(client, "DELETE", "/moved").status == 204
+    assert dav(client, "DELETE", "/docs").status == 204
+    assert (site.parent / "outside" / "secret.txt").read_bytes() == b"secret"
+    assert sorted(p.name for p in site.iterdir()) == ["out"]
+
+
+def test_copy_and_move_of_a_tree(site: Path) -> None:
+    client = make(site)
+    assert dav(client, "COPY", "/docs", Destination="http://testserver/c1").status == 201
+    assert (site / "c1" / "deep" / "b.txt").read_bytes() == b"b"
+    assert dav(client, "COPY", "/docs", Destination="/c0", Depth="0").status == 201
+    assert list((site / "c0").iterdir()) == []
+    assert dav(client, "COPY", "/docs", Destination="/c1").status == 204  # overwrite
+    assert dav(client, "MOVE", "/c1", Destination="/c2").status == 201
+    assert not (site / "c1").exists()
+    assert (site / "c2" / "a.txt").read_bytes() == b"a"
+    leftovers = list(site.rglob(".porch-*"))
+    assert leftovers == []
+
+
+# -- the trash --------------------------------------------------------------------------------
+
+
+def test_delete_and_overwrite_go_to_the_trash_and_come_back(site: Path) -> None:
+    client = make(site, trash=True)
+    deleted = dav(client, "DELETE", "/docs/deep")
+    assert deleted.status == 204
+    first = deleted.headers.get("Porch-Trash-Id", "")
+    replaced = dav(client, "PUT", "/docs/a.txt", b"new")
+    assert replaced.status == 204
+    second = replaced.headers.get("Porch-Trash-Id", "")
+    assert first
+    assert second
+    assert first != second
+    listing = client.get("/-/trash/").json()
+    assert isinstance(listing, dict)
+    items = listing["items"]
+    assert [i["id"] for i in items] == [second, first]  # newest first
+    assert items[0]["kind"] == "overwritten"
+    assert items[0]["path"] == "/docs/a.txt"
+    assert items[0]["size"] == 1
+    assert items[1]["kind"] == "deleted"
+    assert items[1]["is_dir"] is True
+    assert items[1]["path"] == "/docs/deep/"
+    assert items[1]["name"] == "deep"
+    assert "T" in items[1]["deleted_at"]
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    restored = client.post("/-/trash/restore", headers=form, body=f"id={first}".encode())
+    assert restored.status == 201
+    assert (site / "docs" / "deep" / "b.txt").read_bytes() == b"b"
+    # the old a.txt cannot come back while the new one has its name
+    conflict = client.post("/-/trash/restore", headers=form, body=f"id={second}".encode())
+    assert conflict.status == 409
+    assert (site / "docs" / "a.txt").read_bytes() == b"new"
+    again = client.post("/-/trash/restore", headers=form, body=f"id={first}".encode())
+    assert again.status == 404
+
+
+def test_move_over_an_existing_item_trashes_it(site: Path) -> None:
+    client = make(site, trash=True)
+    response = dav(client, "MOVE", "/docs/a.txt", Destination="/docs/deep/b.txt")
+    assert response.status == 204
+    item_id = response.headers.get("Porch-Trash-Id", "")
+    (trashed,) = [i for i in client.get("/-/trash/").json()["items"] if i["id"] == item_id]  # type: ignore[index]
+    assert trashed["kind"] == "overwritten"
+    assert (site / "docs" / "deep" / "b.txt").read_bytes() == b"a"
+    trash_copy = site.parent / "trash" / item_id / "item"
+    assert trash_copy.read_bytes() == b"b"
+
+
+def test_trash_lists_only_what_the_caller_may_write(site: Path) -> None:
+    writer = make(site, trash=True)
+    assert dav(writer, "DELETE", "/docs/a.txt").status == 204
+    reader = Client(
+        App(
+            Config(
+                root=site,
+                anonymous=parse_grants("read,add@/docs"),
+                state_dir=site.parent / "state",
+                trash_dir=site.parent / "trash",
+            )
+        )
+    )
+    assert reader.get("/-/trash/").json() == {"items": []}
+    assert len(writer.get("/-/trash/").json()["items"]) == 1  # type: ignore[index]
