@@ -409,3 +409,26 @@ def test_screenshots(
                 page.assert_clean()
             finally:
                 page.close()
+
+
+def test_the_page_stays_where_it_was(
+    watched: Callable[..., Watched], site: Path, porch: Callable[..., PorchProcess], tmp_path: Path
+) -> None:
+    """After an operation the rows are fetched again, the scroll position is kept and the
+    cursor goes on to the next row."""
+    for index in range(60):
+        (site / f"file-{index:02d}.txt").write_text(str(index))
+    server = writable(porch, site, tmp_path)
+    page = watched().page
+    page.goto(server.url + "/")
+    link = row(page, "file-40.txt").locator("td.name a")
+    link.scroll_into_view_if_needed()
+    link.focus()
+    scrolled = page.evaluate("scrollY")
+    assert scrolled > 500
+    page.keyboard.press("Delete")
+    page.wait_for_function("() => !document.querySelector('#rows a[href=\"file-40.txt\"]')")
+    assert not (site / "file-40.txt").exists()
+    assert page.evaluate("scrollY") == scrolled
+    assert page.evaluate("document.activeElement.textContent") == "file-41.txt"
+    assert "selected" in (row(page, "file-41.txt").get_attribute("class") or "")

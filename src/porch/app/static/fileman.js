@@ -13,7 +13,7 @@ import { wireDialog } from "./dialogs.js";
 import { $, $$, doc } from "./dom.js";
 import { childUrl, makeFolder, move, remove, restore, subfolders } from "./fileops.js";
 import { wireFolderUpload } from "./folderupload.js";
-import { fileUrl, nameLink, rows, rowsBody, refreshRows, select, selectedRow } from "./rows.js";
+import { fileUrl, nameLink, refreshRows, rows, rowsBody, select, selectedRow, visibleRows } from "./rows.js";
 import { checkedRows, clearChecks, onSelectionChanged, targets } from "./selection.js";
 
 const body = doc.body;
@@ -193,9 +193,15 @@ async function deleteRows() {
     );
     if (!sure) return;
   }
+  // The cursor goes on to the row after the last one deleted (or before the first).
+  const shown = visibleRows();
+  const deleting = new Set(list);
+  const after = shown.slice(shown.indexOf(list[list.length - 1]) + 1).find((row) => !deleting.has(row));
+  const before = shown.slice(0, shown.indexOf(list[0])).reverse().find((row) => !deleting.has(row));
+  const next = [after, before].find((row) => row && row.dataset.type !== "parent");
   const { done, errors } = await each(list, (row) => remove(fileUrl(row)));
   clearChecks();
-  await refresh();
+  await refresh([], next ? nameOf(next) : null);
   const ids = done.flatMap(([, trashed]) => trashed);
   const gone = done.map(([name]) => name);
   if (done.length) {
