@@ -100,6 +100,12 @@ def test_new_folder_rename_and_move_with_the_picker(
     row(page, "data.bin").locator("td.check input").check()
     assert page.inner_text("#selcount") == "2 selected"
     page.click("#sel-move")
+    # Into docs/ (it has an index.html: PROPFIND still lists it), then back up.
+    page.locator("#picker .picker-folder", has_text="docs").click()
+    page.locator("#picker .picker-empty").wait_for()
+    assert page.inner_text("#picker-path") == "/docs/"
+    assert page.inner_text("#move-error") == ""
+    page.click("#picker-up")
     page.locator("#picker .picker-folder", has_text="Photos 2024").click()
     page.wait_for_function(
         "() => document.querySelector('#picker-path').textContent === '/Photos 2024/'"

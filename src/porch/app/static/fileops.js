@@ -2,7 +2,8 @@
    desktop clients use, so the page can do nothing a WebDAV client could not: MKCOL makes a
    folder, MOVE renames and moves (Destination is an absolute URL on this server, Overwrite:
    F so nothing existing is ever replaced), DELETE deletes, and POST /-/trash/restore undoes a
-   deletion that went to the trash. Each resolves with what the server said or rejects with an
+   deletion that went to the trash, and PROPFIND lists a folder's subfolders for the picker.
+   Each resolves with what the server said or rejects with an
    OpError carrying the server's own error text (errorText: the JSON body's status, reason and
    detail). No DOM here beyond reading <body data-mount>. */
 
@@ -72,9 +73,22 @@ export async function restore(ids) {
   }
 }
 
-/** The subfolder names of the folder at `url`, from its JSON listing. */
+const PROPFIND_TYPES =
+  '<?xml version="1.0" encoding="utf-8"?><propfind xmlns="DAV:"><prop><resourcetype/></prop></propfind>';
+
+/** The subfolder names of the folder at `url` (ending in "/"): PROPFIND Depth 1, which lists
+    a folder with an index.html too (its GET serves the page instead of a listing). */
 export async function subfolders(url) {
-  const response = await send("GET", url);
-  const entries = await response.json();
-  return entries.filter((entry) => entry.type === "dir").map((entry) => entry.name);
+  const response = await send("PROPFIND", url, { Depth: "1", "Content-Type": "application/xml" }, PROPFIND_TYPES);
+  const xml = new DOMParser().parseFromString(await response.text(), "application/xml");
+  const self = new URL(url).pathname;
+  const names = [];
+  for (const item of xml.getElementsByTagNameNS("DAV:", "response")) {
+    const href = item.getElementsByTagNameNS("DAV:", "href")[0];
+    if (!href || !item.getElementsByTagNameNS("DAV:", "collection").length) continue;
+    const path = new URL(href.textContent, url).pathname;
+    if (path === self) continue;
+    names.push(decodeURIComponent(path.replace(/\/$/, "").split("/").pop()));
+  }
+  return names;
 }
