@@ -1,37 +1,19 @@
 /* porch page: uploads into the folder shown, keeping a dropped or picked folder's tree.
    Only where the visitor may add files here (the tree grants, not --upload-dir): the folders
    are made first, parents before children (MKCOL; 405, "exists", is fine: files merge into a
-   folder that is there), then every file goes through uploads.js's queue with a sender of
-   its own: a raw POST to the file's URL in its folder, which only ever creates (a name that
-   exists gets the server's 409 on that file). A file whose folder could not be made fails at
-   once with that folder's error. */
+   folder that is there), then every file goes through uploads.js's queue with its URL in its
+   folder as the task's url: the default sender's raw POST there only ever creates (a name
+   that exists gets the server's 409 on that file), and any other sender sends it there too.
+   A file whose folder could not be made fails at once with that folder's error. */
 
 import { $, doc } from "./dom.js";
 import { makeFolder } from "./fileops.js";
 import { refreshRows } from "./rows.js";
-import { enqueue, errorText, registerSender, takeDrops } from "./uploads.js";
-
-const targets = new WeakMap(); // File -> the URL it is POSTed to
+import { enqueue, takeDrops } from "./uploads.js";
 
 /** The URL of the relative path `path` ("a/b/c.txt") below the folder URL `folder`. */
 const urlOf = (folder, path, isDir = false) =>
   new URL(path.split("/").map(encodeURIComponent).join("/") + (isDir ? "/" : ""), folder).href;
-
-function sendInto(task) {
-  const xhr = new XMLHttpRequest();
-  xhr.open("POST", targets.get(task.file));
-  xhr.setRequestHeader("Accept", "application/json");
-  xhr.setRequestHeader("Content-Type", "application/octet-stream");
-  xhr.upload.addEventListener("progress", (event) => {
-    task.progress(event.loaded, event.lengthComputable ? event.total : task.file.size);
-  });
-  xhr.addEventListener("load", () => {
-    if (xhr.status >= 200 && xhr.status < 300) task.done();
-    else task.fail(errorText(xhr.status, xhr.statusText, xhr.responseText));
-  });
-  xhr.addEventListener("error", () => task.fail("The connection failed before the server answered."));
-  xhr.send(task.file);
-}
 
 const parentOf = (path) => path.slice(0, Math.max(path.lastIndexOf("/"), 0));
 
@@ -58,13 +40,7 @@ export async function uploadTree(folder, files, folders = []) {
   }
   const tops = Array.from(wanted).filter((dir) => !dir.includes("/") && !failed.has(dir));
   if (tops.length) await refreshRows(tops.map((dir) => dir + "/"));
-  enqueue(
-    files.map(([path, file]) => {
-      const problem = failed.get(parentOf(path)) || null;
-      if (!problem) targets.set(file, urlOf(folder, path));
-      return [file, problem, path];
-    }),
-  );
+  enqueue(files.map(([path, file]) => [file, failed.get(parentOf(path)) || null, path, urlOf(folder, path)]));
 }
 
 function readAll(reader) {
@@ -104,7 +80,6 @@ export function wireFolderUpload(folder) {
     uploadTree(folder, Array.from(pickTree.files, (file) => [file.webkitRelativePath || file.name, file]));
     pickTree.value = "";
   });
-  registerSender((file) => targets.has(file), sendInto);
   takeDrops((transfer) => {
     // Entries must be taken while the drop event runs: the items are emptied after it.
     const entries = Array.from(transfer.items || [], (item) => item.webkitGetAsEntry && item.webkitGetAsEntry());

@@ -4,6 +4,8 @@
    files sent resumably) with registerSender. A sender gets an upload `task`:
 
      task.file                 the File
+     task.url                  where it goes: the URL of the new file (by default NAME in the
+                               upload folder; a folder upload gives each file its folder's URL)
      task.progress(sent, total) bytes sent so far (may go back after a retry)
      task.done()               stored; the listing refreshes when the queue empties
      task.fail(message)        failed, with the server's text
@@ -61,7 +63,7 @@ function makeItem(file, label) {
   return item;
 }
 
-function makeTask(file, item) {
+function makeTask(file, item, url) {
   let started = 0;
   let ended = false;
   const status = (text) => ($(".item-status", item).textContent = text);
@@ -76,6 +78,7 @@ function makeTask(file, item) {
   return {
     file,
     item,
+    url,
     start() {
       started = performance.now();
       item.dataset.state = "sending";
@@ -120,9 +123,7 @@ function makeTask(file, item) {
 function sendWhole(task) {
   const { file } = task;
   const xhr = new XMLHttpRequest();
-  // Uploads name the file in the URL, below the mount point when porch runs inside
-  // another ASGI application (docs/asgi.md).
-  xhr.open("POST", doc.body.dataset.mount + "/" + encodeURIComponent(file.name));
+  xhr.open("POST", task.url);
   xhr.setRequestHeader("Accept", "application/json");
   xhr.setRequestHeader("Content-Type", "application/octet-stream");
   xhr.upload.addEventListener("progress", (event) => {
@@ -151,11 +152,15 @@ function pump() {
   }
 }
 
-/** Queue `files` ([File, problem-or-null, label?] triples; the label, the file's name by
-    default, names it in the list); a file with a problem fails at once. */
+/** Queue `files`: [File, problem-or-null, label?, url?] — the label (the file's name by
+    default) names it in the list, the url is where it goes (NAME in the upload folder by
+    default); a file with a problem fails at once. */
 export function enqueue(files) {
-  for (const [file, problem, label] of files) {
-    const task = makeTask(file, makeItem(file, label));
+  for (const [file, problem, label, url] of files) {
+    // Uploads name the file in the URL, below the mount point when porch runs inside
+    // another ASGI application (docs/asgi.md).
+    const target = url || doc.body.dataset.mount + "/" + encodeURIComponent(file.name);
+    const task = makeTask(file, makeItem(file, label), target);
     if (problem) {
       running += 1; // fail() ends it, keeping the count right
       task.fail(problem);
