@@ -282,3 +282,32 @@ def test_trash_lists_only_what_the_caller_may_write(site: Path) -> None:
     )
     assert reader.get("/-/trash/").json() == {"items": []}
     assert len(writer.get("/-/trash/").json()["items"]) == 1  # type: ignore[index]
+
+
+# -- limits -----------------------------------------------------------------------------------
+
+
+def test_dav_body_limit_at_n_and_n_plus_one(site: Path) -> None:
+    config = Config(
+        root=site, anonymous=parse_grants("write"), state_dir=site.parent / "s", max_dav_body=200
+    )
+    client = Client(App(config))
+    head = b'<propfind xmlns="DAV:"><prop><getetag/></prop></propfind>'
+    exactly = head + b" " * (200 - len(head))
+    assert dav(client, "PROPFIND", "/docs/a.txt", exactly, Depth="0").status == 207
+    assert dav(client, "PROPFIND", "/docs/a.txt", exactly + b" ", Depth="0").status == 413
+
+
+def test_lock_timeout_is_capped(site: Path) -> None:
+    config = Config(
+        root=site, anonymous=parse_grants("write"), state_dir=site.parent / "s", max_lock_timeout=90
+    )
+    client = Client(App(config))
+    asked = dav(client, "LOCK", "/docs/a.txt", LOCK, Timeout="Second-90")
+    assert b"Second-90" in asked.body
+    token = asked.headers.get("Lock-Token", "")
+    dav(client, "UNLOCK", "/docs/a.txt", **{"Lock-Token": token})
+    capped = dav(client, "LOCK", "/docs/a.txt", LOCK, Timeout="Second-91")
+    assert b"Second-90" in capped.body
+    infinite = dav(client, "LOCK", "/docs/deep/b.txt", LOCK, Timeout="Infinite")
+    assert b"Second-90" in infinite.body
