@@ -311,3 +311,18 @@ def test_lock_timeout_is_capped(site: Path) -> None:
     assert b"Second-90" in capped.body
     infinite = dav(client, "LOCK", "/docs/deep/b.txt", LOCK, Timeout="Infinite")
     assert b"Second-90" in infinite.body
+
+
+def test_upload_dir_put_replace_goes_to_the_trash(site: Path) -> None:
+    config = Config(
+        root=site,
+        upload_dir=site / "docs",
+        state_dir=site.parent / "s",
+        trash_dir=site.parent / "trash",
+    )
+    client = Client(App(config))  # no access control: uploads into --upload-dir as before
+    replaced = client.put("/docs/a.txt", body=b"replacement")
+    assert replaced.status == 204
+    item_id = replaced.headers.get("Porch-Trash-Id", "")
+    assert (site.parent / "trash" / item_id / "item").read_bytes() == b"a"
+    assert (site / "docs" / "a.txt").read_bytes() == b"replacement"
