@@ -78,6 +78,9 @@ def hrefs(response: TestResponse) -> list[str]:
         ("MOVE", "/", {"Destination": "/elsewhere"}, 403),
         ("DELETE", "/", {}, 403),
         ("PUT", "/.hidden", {}, 400),
+        ("MKCOL", "/-", {}, 403),  # porch's reserved namespace
+        ("PUT", "/-/static/x.css", {}, 403),
+        ("COPY", "/docs/a.txt", {"Destination": "/docs/bad%0Aname"}, 400),
         ("MKCOL", "/.folder", {}, 400),
         ("PUT", "/missing/x.txt", {}, 409),
         ("MKCOL", "/missing/x", {}, 409),
@@ -326,3 +329,19 @@ def test_upload_dir_put_replace_goes_to_the_trash(site: Path) -> None:
     item_id = replaced.headers.get("Porch-Trash-Id", "")
     assert (site.parent / "trash" / item_id / "item").read_bytes() == b"a"
     assert (site / "docs" / "a.txt").read_bytes() == b"replacement"
+
+
+def test_form_posted_to_a_folder_saves_there_with_a_tree_grant(site: Path) -> None:
+    client = make(site)  # --anonymous write, no --upload-dir
+    boundary = "b0undary"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=file; filename=form.txt\r\n"
+        f"Content-Type: text/plain\r\n\r\nfrom a form\r\n--{boundary}--\r\n"
+    ).encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Accept": "*/*"}
+    saved = client.post("/docs/deep/", headers=headers, body=body)
+    assert saved.status == 201
+    assert (site / "docs" / "deep" / "form.txt").read_bytes() == b"from a form"
+    again = client.post("/docs/deep/", headers=headers, body=body)
+    assert again.status == 409  # a form only ever adds
+    assert (site / "docs" / "deep" / "form.txt").read_bytes() == b"from a form"
