@@ -47,6 +47,7 @@ def test_flags(tmp_path: Path) -> None:
         (("--trash", "{root}/bin"), "the trash would be served"),
         (("--trash", "{root}"), "the trash would be served"),
         (("--trash", "{root}/.trash", "--hidden"), "the trash would be served"),
+        (("--trash", "{root}/sub/.trash"), "the trash would be served"),  # a DELETE could take it
         (("--max-dav-body", "0"), "max-dav-body"),
     ],
 )
