@@ -345,3 +345,27 @@ def test_form_posted_to_a_folder_saves_there_with_a_tree_grant(site: Path) -> No
     again = client.post("/docs/deep/", headers=headers, body=body)
     assert again.status == 409  # a form only ever adds
     assert (site / "docs" / "deep" / "form.txt").read_bytes() == b"from a form"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("POST", "/evil.html", {"Content-Type": "text/plain"}),
+        ("PUT", "/evil.html", {}),
+        ("DELETE", "/docs/a.txt", {}),
+        ("MOVE", "/docs/a.txt", {"Destination": "/docs/z.txt"}),
+        ("MKCOL", "/made", {}),
+    ],
+)
+def test_writes_from_another_site_are_refused(
+    site: Path, method: str, path: str, headers: dict[str, str]
+) -> None:
+    client = make(site)
+    for origin in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        response = dav(client, method, path, b"<script>", **headers, **origin)
+        assert response.status == 403
+    assert not (site / "evil.html").exists()
+    assert not (site / "made").exists()
+    assert (site / "docs" / "a.txt").read_bytes() == b"a"
+    same = dav(client, "MKCOL", "/made", Origin="http://testserver")
+    assert same.status == 201

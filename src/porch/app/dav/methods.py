@@ -55,7 +55,14 @@ from porch.app.files import content_type, validators
 from porch.app.multipart import form_boundary
 from porch.app.paths import check_name, confine, listable
 from porch.app.trash import TRASH_HEADER, Trash
-from porch.app.uploads import MAX_NAME_BYTES, TEMP_PREFIX, StagedFile, Uploads, sync_directory
+from porch.app.uploads import (
+    MAX_NAME_BYTES,
+    TEMP_PREFIX,
+    StagedFile,
+    Uploads,
+    same_origin,
+    sync_directory,
+)
 from porch.app.usertemplates import names_template_source
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response, format_http_date
@@ -229,6 +236,11 @@ class Dav:
 
     async def handle(self, request: Request, who: Principal) -> Response:
         """Answer one WebDAV (or tree PUT) request; refusals raise ``HTTPError``."""
+        if request.method != "PROPFIND" and not same_origin(request):
+            # A page on another site can send a POST (or, with CORS, any method) here with
+            # the user's network position: writes from a foreign Origin are refused, as
+            # uploads are (porch.app.uploads.same_origin).
+            raise HTTPError(403, "writes from another site are refused")
         try:
             handler = getattr(self, "do_" + request.method.lower())
             response: Response = await handler(request, who)
