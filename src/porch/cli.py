@@ -272,7 +272,7 @@ def add_dav_arguments(
     dav.add_argument(
         "--trash",
         metavar="DIR",
-        help="keep overwritten and deleted items here, for undo (outside ROOT, or hidden in it)",
+        help="keep overwritten and deleted items here, for undo (outside ROOT, or ROOT/.NAME)",
     )
     dav.add_argument(
         "--max-dav-body",
@@ -301,9 +301,14 @@ def with_dav(settings: Config, args: argparse.Namespace, parser: argparse.Argume
         trash = Path(os.path.realpath(Path(args.trash).expanduser()))
         root = settings.root
         if contains(str(root), str(trash)):
+            # Inside ROOT only as a hidden name directly in it: never served, and never
+            # inside a folder a DELETE or MOVE could take (into the trash itself).
             inside = Path(os.path.relpath(trash, root)).parts
-            if trash == root or settings.hidden or not any(p.startswith(".") for p in inside):
-                parser.error("--trash: the trash would be served; put it outside ROOT or hide it")
+            if trash == root or settings.hidden or len(inside) != 1 or inside[0][0] != ".":
+                parser.error(
+                    "--trash: the trash would be served or moved; put it outside ROOT "
+                    "or directly in it under a hidden name (ROOT/.trash)"
+                )
         try:
             trash.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as error:

@@ -78,6 +78,9 @@ def hrefs(response: TestResponse) -> list[str]:
         ("MOVE", "/", {"Destination": "/elsewhere"}, 403),
         ("DELETE", "/", {}, 403),
         ("PUT", "/.hidden", {}, 400),
+        ("MKCOL", "/-", {}, 403),  # porch's reserved namespace
+        ("PUT", "/-/static/x.css", {}, 403),
+        ("COPY", "/docs/a.txt", {"Destination": "/docs/bad%0Aname"}, 400),
         ("MKCOL", "/.folder", {}, 400),
         ("PUT", "/missing/x.txt", {}, 409),
         ("MKCOL", "/missing/x", {}, 409),
@@ -282,3 +285,87 @@ def test_trash_lists_only_what_the_caller_may_write(site: Path) -> None:
     )
     assert reader.get("/-/trash/").json() == {"items": []}
     assert len(writer.get("/-/trash/").json()["items"]) == 1  # type: ignore[index]
+
+
+# -- limits -----------------------------------------------------------------------------------
+
+
+def test_dav_body_limit_at_n_and_n_plus_one(site: Path) -> None:
+    config = Config(
+        root=site, anonymous=parse_grants("write"), state_dir=site.parent / "s", max_dav_body=200
+    )
+    client = Client(App(config))
+    head = b'<propfind xmlns="DAV:"><prop><getetag/></prop></propfind>'
+    exactly = head + b" " * (200 - len(head))
+    assert dav(client, "PROPFIND", "/docs/a.txt", exactly, Depth="0").status == 207
+    assert dav(client, "PROPFIND", "/docs/a.txt", exactly + b" ", Depth="0").status == 413
+
+
+def test_lock_timeout_is_capped(site: Path) -> None:
+    config = Config(
+        root=site, anonymous=parse_grants("write"), state_dir=site.parent / "s", max_lock_timeout=90
+    )
+    client = Client(App(config))
+    asked = dav(client, "LOCK", "/docs/a.txt", LOCK, Timeout="Second-90")
+    assert b"Second-90" in asked.body
+    token = asked.headers.get("Lock-Token", "")
+    dav(client, "UNLOCK", "/docs/a.txt", **{"Lock-Token": token})
+    capped = dav(client, "LOCK", "/docs/a.txt", LOCK, Timeout="Second-91")
+    assert b"Second-90" in capped.body
+    infinite = dav(client, "LOCK", "/docs/deep/b.txt", LOCK, Timeout="Infinite")
+    assert b"Second-90" in infinite.body
+
+
+def test_upload_dir_put_replace_goes_to_the_trash(site: Path) -> None:
+    config = Config(
+        root=site,
+        upload_dir=site / "docs",
+        state_dir=site.parent / "s",
+        trash_dir=site.parent / "trash",
+    )
+    client = Client(App(config))  # no access control: uploads into --upload-dir as before
+    replaced = client.put("/docs/a.txt", body=b"replacement")
+    assert replaced.status == 204
+    item_id = replaced.headers.get("Porch-Trash-Id", "")
+    assert (site.parent / "trash" / item_id / "item").read_bytes() == b"a"
+    assert (site / "docs" / "a.txt").read_bytes() == b"replacement"
+
+
+def test_form_posted_to_a_folder_saves_there_with_a_tree_grant(site: Path) -> None:
+    client = make(site)  # --anonymous write, no --upload-dir
+    boundary = "b0undary"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=file; filename=form.txt\r\n"
+        f"Content-Type: text/plain\r\n\r\nfrom a form\r\n--{boundary}--\r\n"
+    ).encode()
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Accept": "*/*"}
+    saved = client.post("/docs/deep/", headers=headers, body=body)
+    assert saved.status == 201
+    assert (site / "docs" / "deep" / "form.txt").read_bytes() == b"from a form"
+    again = client.post("/docs/deep/", headers=headers, body=body)
+    assert again.status == 409  # a form only ever adds
+    assert (site / "docs" / "deep" / "form.txt").read_bytes() == b"from a form"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("POST", "/evil.html", {"Content-Type": "text/plain"}),
+        ("PUT", "/evil.html", {}),
+        ("DELETE", "/docs/a.txt", {}),
+        ("MOVE", "/docs/a.txt", {"Destination": "/docs/z.txt"}),
+        ("MKCOL", "/made", {}),
+    ],
+)
+def test_writes_from_another_site_are_refused(
+    site: Path, method: str, path: str, headers: dict[str, str]
+) -> None:
+    client = make(site)
+    for origin in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        response = dav(client, method, path, b"<script>", **headers, **origin)
+        assert response.status == 403
+    assert not (site / "evil.html").exists()
+    assert not (site / "made").exists()
+    assert (site / "docs" / "a.txt").read_bytes() == b"a"
+    same = dav(client, "MKCOL", "/made", Origin="http://testserver")
+    assert same.status == 201

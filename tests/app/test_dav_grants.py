@@ -45,6 +45,7 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, str], bytes]] = {
     "proppatch": ("PROPPATCH", "/inbox/old.txt", {}, PROPPATCH),
     "put elsewhere": ("PUT", "/pub/new.txt", {}, b"new"),
     "lock new": ("LOCK", "/inbox/locked.txt", {}, LOCK),
+    "lock over": ("LOCK", "/inbox/old.txt", {}, LOCK),  # would keep others from changing it
     "propfind": ("PROPFIND", "/inbox/", {"Depth": "1"}, b""),
 }
 
@@ -63,6 +64,7 @@ EXPECTED = {
     "proppatch": (403, 207, 403, 401),
     "put elsewhere": (403, 201, 403, 401),
     "lock new": (201, 201, 403, 401),
+    "lock over": (403, 200, 403, 401),
     "propfind": (207, 207, 207, 207),
 }
 WHO = ("bob", "ann", "rita", "anonymous")
@@ -158,3 +160,23 @@ def test_add_grant_upload_dir_put_creates_but_never_replaces(tmp_path: Path) -> 
     assert client.put("/inbox/fresh.txt", headers=auth, body=b"new").status == 201
     assert (root / "inbox" / "old.txt").read_bytes() == b"old"
     assert (root / "inbox" / "fresh.txt").read_bytes() == b"new"
+
+
+def test_add_grant_may_fill_the_file_its_own_lock_created(tmp_path: Path) -> None:
+    # davfs2 and Windows create a file by LOCK (which makes it, empty), then PUT.
+    root = tmp_path / "root"
+    root.mkdir()
+    make_tree(root)
+    accounts = (Account("bob", HASHES["bob"], parse_grants(USERS["bob"])),)
+    config = Config(root=root, accounts=accounts, state_dir=tmp_path / "s")
+    client = Client(App(config))
+    auth = {"Authorization": "Basic " + base64.b64encode(b"bob:bob-pw").decode()}
+    locked = client.request("LOCK", "/inbox/via-lock.txt", headers=auth, body=LOCK)
+    assert locked.status == 201
+    token = locked.headers.get("Lock-Token", "")
+    with_token = {**auth, "If": f"({token})"}
+    assert client.put("/inbox/via-lock.txt", headers=with_token, body=b"filled").status == 204
+    assert (root / "inbox" / "via-lock.txt").read_bytes() == b"filled"
+    # Once it holds bytes, it is an existing file like any other: add may not replace it.
+    assert client.put("/inbox/via-lock.txt", headers=with_token, body=b"again").status == 403
+    assert (root / "inbox" / "via-lock.txt").read_bytes() == b"filled"

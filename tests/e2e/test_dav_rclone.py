@@ -28,7 +28,7 @@ MARKS = (0, GIB // 2 - 3, GIB - 4096)
 def make_tree(local: Path) -> None:
     (local / "Ünïcødé 文件夹" / "deeper level").mkdir(parents=True)
     (local / "with spaces.txt").write_text("spaces in the name\n")
-    (local / "Ünïcødé 文件夹" / "ñandú – “quoted”.md").write_text("# unicode\n")
+    (local / "Ünïcødé 文件夹" / "ñandú \u2013 “quoted”.md").write_text("# unicode\n")
     (local / "Ünïcødé 文件夹" / "deeper level" / "empty file").write_bytes(b"")
     (local / "Ünïcødé 文件夹" / "deeper level" / "%41 not an escape+plus&amp.txt").write_bytes(
         os.urandom(70_000)
@@ -112,13 +112,15 @@ def test_rclone_round_trips(tmp_path: Path) -> None:
 
             # Change the local side, sync up: the server follows (adds, deletes).
             (local / "with spaces.txt").unlink()
-            (local / "new – file.txt").write_text("added later\n")
+            (local / "new \u2013 file.txt").write_text("added later\n")
             rclone("sync", str(local), "porch:tree")
             same_tree(local, root / "tree")
 
             # moveto renames on the server (MOVE), delete removes files.
-            rclone("moveto", "porch:tree/new – file.txt", "porch:tree/Ünïcødé 文件夹/moved.txt")
-            assert not (root / "tree" / "new – file.txt").exists()
+            rclone(
+                "moveto", "porch:tree/new \u2013 file.txt", "porch:tree/Ünïcødé 文件夹/moved.txt"
+            )
+            assert not (root / "tree" / "new \u2013 file.txt").exists()
             assert (root / "tree" / "Ünïcødé 文件夹" / "moved.txt").read_text() == "added later\n"
             rclone("delete", "porch:tree/Ünïcødé 文件夹")
             assert not any(p.is_file() for p in (root / "tree" / "Ünïcødé 文件夹").rglob("*"))

@@ -77,6 +77,8 @@ class App:
             if config.trash_dir is not None
             else None
         )
+        if self.uploads is not None and self.trash is not None:
+            self.uploads.keep = self.trash.keep
         self.dav = Dav(
             config,
             lambda: StateDir(config.state_dir or default_state_dir(config.root), config.root).sub(

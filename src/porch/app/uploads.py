@@ -261,6 +261,8 @@ class Uploads:
         self.base_url = self._base_url()
         # The same URL decoded, as request.path is: where a raw upload may also be sent.
         self.base_path = None if self.base_url is None else urllib.parse.unquote(self.base_url)
+        # Keeps a file a PUT replaces: (real path, URL path) -> trash id (porch.app.trash).
+        self.keep: Callable[[str, str], str] | None = None
 
     def _base_url(self) -> str | None:
         """The URL of the upload directory when porch also serves it, else None."""
@@ -362,8 +364,21 @@ class Uploads:
         if self.max_size is not None and total > self.max_size:
             raise HTTPError(413, f"uploads are limited to {self.max_size} bytes")
 
+    async def _keep_old(self, name: str) -> str | None:
+        """Put the file a PUT is about to replace in the trash (issue 13), when there is one
+        and the upload directory is served (so the item has a URL to be restored to)."""
+        if self.keep is None or self.base_path is None:
+            return None
+        url_path = self.base_path + name
+        old = os.path.join(self.directory, name)
+        try:
+            return await asyncio.to_thread(self.keep, old, url_path)
+        except OSError as error:
+            raise _disk_error(error) from error
+
     async def _receive_raw(self, request: Request, name: str, *, replace: bool = True) -> Response:
         staged = StagedFile(self.directory, name, self.mode)
+        trashed: str | None = None
         try:
             total = 0
             async for chunk in request.body:
@@ -380,12 +395,13 @@ class Uploads:
             else:
                 created = staged.link()
                 if not created:
+                    trashed = await self._keep_old(name)
                     staged.replace()
             await asyncio.get_running_loop().run_in_executor(None, sync_directory, self.directory)
         finally:
             staged.discard()
         if not created:
-            return Response(204, Headers())
+            return Response(204, Headers([("Porch-Trash-Id", trashed)] if trashed else []))
         return self._created(request, staged)
 
     def _created(self, request: Request, staged: StagedFile) -> Response:

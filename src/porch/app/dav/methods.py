@@ -21,10 +21,12 @@ naming its entries in ``Porch-Trash-Id``. Locks and dead properties live in SQLi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import errno
 import os
 import stat
+import unicodedata
 import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -50,9 +52,17 @@ from porch.app.dav.locks import (
 from porch.app.dav.store import DavStore, LockConflict
 from porch.app.dav.xml import DAV, Propstat, child, element
 from porch.app.files import content_type, validators
+from porch.app.multipart import form_boundary
 from porch.app.paths import check_name, confine, listable
 from porch.app.trash import TRASH_HEADER, Trash
-from porch.app.uploads import MAX_NAME_BYTES, TEMP_PREFIX, StagedFile, sync_directory
+from porch.app.uploads import (
+    MAX_NAME_BYTES,
+    TEMP_PREFIX,
+    StagedFile,
+    Uploads,
+    same_origin,
+    sync_directory,
+)
 from porch.app.usertemplates import names_template_source
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response, format_http_date
@@ -165,6 +175,8 @@ class Dav:
             check_name(name, hidden=True)
         if not names:
             return Target("/", str(self.root), str(self.root))
+        if write:
+            self._check_write_names(names)
         if names_template_source(names[-1]):
             if write:
                 raise HTTPError(400, "template sources (.j2) cannot be written over WebDAV")
@@ -173,6 +185,19 @@ class Dav:
             raise HTTPError(400, f"a name is longer than {MAX_NAME_BYTES} bytes")
         parent = confine(self.root, os.path.join(self.root, *names[:-1]), hidden=self.hidden)
         return Target("/" + "/".join(names), os.path.join(parent, names[-1]), str(parent))
+
+    @staticmethod
+    def _check_write_names(names: list[str]) -> None:
+        """Refuse names a write may not make: porch's reserved ``/-/`` namespace (403: it
+        shadows a ``-`` folder), its staging names, and control characters (which a
+        Destination header can smuggle in percent-encoded)."""
+        if names[0] == "-":
+            raise HTTPError(403, "/-/ is reserved for porch's own URLs")
+        for name in names:
+            if name.startswith(TEMP_PREFIX):
+                raise HTTPError(400, "that name is reserved for porch's temporary files")
+            if any(unicodedata.category(char) == "Cc" for char in name):
+                raise HTTPError(400, "control characters are not allowed in a name")
 
     def destination(self, request: Request) -> Target:
         """The Destination of a COPY or MOVE: a URL on this server (502 for another host),
@@ -211,6 +236,11 @@ class Dav:
 
     async def handle(self, request: Request, who: Principal) -> Response:
         """Answer one WebDAV (or tree PUT) request; refusals raise ``HTTPError``."""
+        if request.method != "PROPFIND" and not same_origin(request):
+            # A page on another site can send a POST (or, with CORS, any method) here with
+            # the user's network position: writes from a foreign Origin are refused, as
+            # uploads are (porch.app.uploads.same_origin).
+            raise HTTPError(403, "writes from another site are refused")
         try:
             handler = getattr(self, "do_" + request.method.lower())
             response: Response = await handler(request, who)
@@ -516,8 +546,22 @@ class Dav:
     # -- PUT ----------------------------------------------------------------------------------
 
     async def do_post(self, request: Request, who: Principal) -> Response:
-        """A raw POST into the tree: like PUT, but only ever creates (409 when it exists)."""
-        return await self.do_put(request, who, create_only=True)
+        """A POST into the tree. A form (multipart) posted to a folder URL saves its files in
+        that folder, by the upload rules (porch.app.uploads: all or none, 409 for a name that
+        exists); a raw POST is like PUT but only ever creates (409 when the name exists)."""
+        if form_boundary(request.headers.get("content-type")) is None:
+            return await self.do_put(request, who, create_only=True)
+        target = self.locate(request.path, write=True)
+        who.require(target.url, Access.ADD)
+        try:
+            folder = confine(self.root, target.path, hidden=self.hidden)
+        except HTTPError:
+            raise HTTPError(404, "no such folder") from None
+        if not folder.is_dir():
+            raise HTTPError(404 if request.path.endswith("/") else 400, "post a form to a folder")
+        await self.guard_write(request, target, membership=False)
+        into = Uploads(dataclasses.replace(self.config, upload_dir=folder))
+        return await into.handle(request, replace=False)
 
     async def do_put(
         self, request: Request, who: Principal, *, create_only: bool = False
@@ -528,7 +572,10 @@ class Dav:
         exists = os.path.lexists(target.path)
         if exists and create_only:
             raise HTTPError(409, "a file with that name exists already")
-        who.require(target.url, Access.WRITE if exists else Access.ADD)
+        if not exists or who.tree_level(target.url) >= Access.WRITE:
+            who.require(target.url, Access.ADD)
+        elif not await asyncio.to_thread(self._filling_own_lock, request, target):
+            who.require(target.url, Access.WRITE)
         if os.path.isdir(target.path):
             raise HTTPError(405, "a folder has that name", {"Allow": self.allow()})
         if not os.path.isdir(target.parent):
@@ -564,6 +611,21 @@ class Dav:
             headers.set("Location", _quote(target.url, request.root_path, collection=False))
             return Response(201, headers, b"")
         return Response(204, headers)
+
+    def _filling_own_lock(self, request: Request, target: Target) -> bool:
+        """True when a PUT fills the empty file that a LOCK of this very URL created and
+        whose token the request submits: how davfs2 and Windows create a file (LOCK, then
+        PUT), so an ``add`` grant may do it though the name exists by then."""
+        try:
+            if os.lstat(target.path).st_size != 0:
+                return False
+        except OSError:
+            return False
+        tokens = submitted_tokens(self._if_lists(request))
+        return any(
+            lock.token in tokens and lock.root == target.url and lock.created
+            for lock in self.store.locks_affecting(target.url)
+        )
 
     def _commit_put(
         self, staged: StagedFile, target: Target, trashed: list[str], create_only: bool
@@ -743,7 +805,8 @@ class Dav:
         if depth not in ("0", "infinity"):
             raise HTTPError(400, "a lock's Depth must be 0 or infinity")
         exists = os.path.lexists(target.path)
-        who.require(target.url, Access.ADD)
+        # Locking what exists can keep others from changing it: write. A new name: add.
+        who.require(target.url, Access.WRITE if exists else Access.ADD)
         if not exists and not os.path.isdir(target.parent):
             raise HTTPError(409, "the parent folder does not exist")
         if request.headers.get("if"):
@@ -757,6 +820,7 @@ class Dav:
                 asked.owner,
                 timeout,
                 who.name or "",
+                not exists,
             )
         except LockConflict:
             raise DavError(423, "no-conflicting-lock", "a conflicting lock exists") from None

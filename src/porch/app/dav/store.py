@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS props (
 CREATE TABLE IF NOT EXISTS locks (
     token TEXT PRIMARY KEY, root TEXT NOT NULL, depth TEXT NOT NULL, scope TEXT NOT NULL,
     owner TEXT NOT NULL, timeout INTEGER NOT NULL, expires REAL NOT NULL,
-    principal TEXT NOT NULL
+    principal TEXT NOT NULL, created INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS locks_root ON locks (root);
 """
@@ -40,6 +40,21 @@ def _below_pattern(path: str) -> str:
     """A GLOB pattern for the paths strictly below ``path`` (GLOB is case-sensitive)."""
     escaped = "".join(f"[{c}]" if c in "*?[" else c for c in path.rstrip("/"))
     return escaped + "/*"
+
+
+def _lock(row: tuple[object, ...]) -> Lock:
+    token, root, depth, scope, owner, timeout, expires, principal, created = row
+    return Lock(
+        str(token),
+        str(root),
+        str(depth),
+        str(scope),
+        str(owner),
+        int(timeout),  # type: ignore[call-overload]
+        float(expires),  # type: ignore[arg-type]
+        str(principal),
+        bool(created),
+    )
 
 
 class LockConflict(Exception):
@@ -154,12 +169,20 @@ class DavStore:
                 f"SELECT * FROM locks WHERE root IN ({marks}) OR root GLOB ?",  # noqa: S608
                 (*ancestors, _below_pattern(path)),
             ).fetchall()
-        return [Lock(*row) for row in rows]
+        return [_lock(row) for row in rows]
 
     def lock(
-        self, root: str, depth: str, scope: str, owner: str, timeout: int, principal: str
+        self,
+        root: str,
+        depth: str,
+        scope: str,
+        owner: str,
+        timeout: int,
+        principal: str,
+        created: bool = False,
     ) -> Lock:
-        """Grant a new lock, or raise ``LockConflict`` with the lock that prevents it."""
+        """Grant a new lock, or raise ``LockConflict`` with the lock that prevents it.
+        ``created``: the lock is of an unmapped URL, whose empty file the caller makes."""
         now = time.time()
         with self._guard:
             self._db.execute("BEGIN IMMEDIATE")
@@ -167,14 +190,22 @@ class DavStore:
                 self._db.execute("DELETE FROM locks WHERE expires <= ?", (now,))
                 rows = self._db.execute("SELECT * FROM locks").fetchall()
                 for row in rows:
-                    existing = Lock(*row)
+                    existing = _lock(row)
                     if conflicts(existing, root, depth, scope):
                         raise LockConflict(existing)
                 lock = Lock(
-                    new_token(), root, depth, scope, owner, timeout, now + timeout, principal
+                    new_token(),
+                    root,
+                    depth,
+                    scope,
+                    owner,
+                    timeout,
+                    now + timeout,
+                    principal,
+                    created,
                 )
                 self._db.execute(
-                    "INSERT INTO locks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO locks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         lock.token,
                         lock.root,
@@ -184,6 +215,7 @@ class DavStore:
                         lock.timeout,
                         lock.expires,
                         lock.principal,
+                        int(lock.created),
                     ),
                 )
             except BaseException:
@@ -201,11 +233,11 @@ class DavStore:
                 (timeout, now + timeout, token, now),
             )
             row = self._db.execute("SELECT * FROM locks WHERE token = ?", (token,)).fetchone()
-        return None if row is None else Lock(*row)
+        return None if row is None else _lock(row)
 
     def unlock(self, token: str) -> Lock | None:
         """Remove the lock ``token``; returns it, or None when there was no such lock."""
         with self._guard:
             row = self._db.execute("SELECT * FROM locks WHERE token = ?", (token,)).fetchone()
             self._db.execute("DELETE FROM locks WHERE token = ?", (token,))
-        return None if row is None else Lock(*row)
+        return None if row is None else _lock(row)
