@@ -68,9 +68,13 @@ function toast(message, { undo = null, error = false } = {}) {
 function reportErrors(what, errors) {
   if (!errors.length) return;
   const lines = errors.map(([name, message]) => (errors.length > 1 ? `${name}: ${message}` : message));
-  toast(`Could not ${what} ${errors.length > 1 ? errors.length + " items" : `“${errors[0][0]}”`}: ` + lines.join("; "), {
-    error: true,
-  });
+  toast(
+    `Could not ${what} ${errors.length > 1 ? errors.length + " items" : `“${errors[0][0]}”`}: ` +
+      lines.join("; "),
+    {
+      error: true,
+    },
+  );
 }
 
 /** Fetch the rows again, marking `fresh` names new, and keep the cursor on `keep` (a name)
@@ -170,7 +174,9 @@ function rename() {
 }
 
 async function moveRows(list, folder) {
-  const { done, errors } = await each(list, (row) => move(fileUrl(row), childUrl(folder, nameOf(row), isDir(row))));
+  const { done, errors } = await each(list, (row) =>
+    move(fileUrl(row), childUrl(folder, nameOf(row), isDir(row))),
+  );
   clearChecks();
   await refresh();
   if (done.length) {
@@ -197,7 +203,10 @@ async function deleteRows() {
   const shown = visibleRows();
   const deleting = new Set(list);
   const after = shown.slice(shown.indexOf(list[list.length - 1]) + 1).find((row) => !deleting.has(row));
-  const before = shown.slice(0, shown.indexOf(list[0])).reverse().find((row) => !deleting.has(row));
+  const before = shown
+    .slice(0, shown.indexOf(list[0]))
+    .reverse()
+    .find((row) => !deleting.has(row));
   const next = [after, before].find((row) => row && row.dataset.type !== "parent");
   const { done, errors } = await each(list, (row) => remove(fileUrl(row)));
   clearChecks();
@@ -242,9 +251,11 @@ function downloadRows() {
 
 let pickerAt = here;
 let pickerMoving = [];
+let pickerToken = 0; // only the folder opened last fills the list
 
 async function showPicker(folder) {
   pickerAt = folder;
+  const token = ++pickerToken;
   const list = $("#picker");
   $("#move-error").textContent = "";
   $("#picker-path").textContent = decodeURIComponent(new URL(folder).pathname);
@@ -255,8 +266,9 @@ async function showPicker(folder) {
   try {
     names = await subfolders(folder);
   } catch (error) {
-    $("#move-error").textContent = error.message;
+    if (token === pickerToken) $("#move-error").textContent = error.message;
   }
+  if (token !== pickerToken) return;
   const moving = new Set(pickerMoving.filter(isDir).map((row) => fileUrl(row)));
   for (const name of names.sort((a, b) => a.localeCompare(b))) {
     const url = childUrl(folder, name, true);
@@ -300,7 +312,8 @@ let dragged = null;
 function wireDragging() {
   const folderRow = (event) => {
     const row = event.target.closest && event.target.closest("tr");
-    if (!dragged || !row || !(isDir(row) || row.dataset.type === "parent") || dragged.includes(row)) return null;
+    if (!dragged || !row || !(isDir(row) || row.dataset.type === "parent") || dragged.includes(row))
+      return null;
     return row;
   };
   rowsBody.addEventListener("dragstart", (event) => {
@@ -342,7 +355,8 @@ function wireDragging() {
 function onKey(event) {
   if (event.altKey || event.ctrlKey || ($("dialog[open]") && event.key !== "?")) return;
   const target = event.target;
-  if (target.closest && target.closest("input:not([type=checkbox]), textarea, select, [contenteditable]")) return;
+  if (target.closest && target.closest("input:not([type=checkbox]), textarea, select, [contenteditable]"))
+    return;
   const run = {
     F2: rename,
     Delete: deleteRows,

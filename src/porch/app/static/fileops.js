@@ -21,7 +21,10 @@ export class OpError extends Error {
 /** The trash ids a response carries (Porch-Trash-Id: one or several, comma-separated). */
 export function trashIds(response) {
   const header = response.headers.get("Porch-Trash-Id") || "";
-  return header.split(",").map((id) => id.trim()).filter(Boolean);
+  return header
+    .split(",")
+    .map((id) => id.trim())
+    .filter(Boolean);
 }
 
 async function send(method, url, headers = {}, body = undefined) {
@@ -69,7 +72,12 @@ export async function remove(url) {
 export async function restore(ids) {
   const url = document.body.dataset.mount + "/-/trash/restore";
   for (const id of ids) {
-    await send("POST", url, { "Content-Type": "application/x-www-form-urlencoded" }, new URLSearchParams({ id }));
+    await send(
+      "POST",
+      url,
+      { "Content-Type": "application/x-www-form-urlencoded" },
+      new URLSearchParams({ id }),
+    );
   }
 }
 
@@ -79,7 +87,12 @@ const PROPFIND_TYPES =
 /** The subfolder names of the folder at `url` (ending in "/"): PROPFIND Depth 1, which lists
     a folder with an index.html too (its GET serves the page instead of a listing). */
 export async function subfolders(url) {
-  const response = await send("PROPFIND", url, { Depth: "1", "Content-Type": "application/xml" }, PROPFIND_TYPES);
+  const response = await send(
+    "PROPFIND",
+    url,
+    { Depth: "1", "Content-Type": "application/xml" },
+    PROPFIND_TYPES,
+  );
   const xml = new DOMParser().parseFromString(await response.text(), "application/xml");
   const self = new URL(url).pathname;
   const names = [];

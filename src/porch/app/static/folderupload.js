@@ -73,16 +73,25 @@ export function wireFolderUpload(folder) {
   $("#upload-here").addEventListener("click", () => pickFiles.click());
   $("#upload-tree").addEventListener("click", () => pickTree.click());
   pickFiles.addEventListener("change", () => {
-    uploadTree(folder, Array.from(pickFiles.files, (file) => [file.name, file]));
+    uploadTree(
+      folder,
+      Array.from(pickFiles.files, (file) => [file.name, file]),
+    );
     pickFiles.value = "";
   });
   pickTree.addEventListener("change", () => {
-    uploadTree(folder, Array.from(pickTree.files, (file) => [file.webkitRelativePath || file.name, file]));
+    uploadTree(
+      folder,
+      Array.from(pickTree.files, (file) => [file.webkitRelativePath || file.name, file]),
+    );
     pickTree.value = "";
   });
   takeDrops((transfer) => {
     // Entries must be taken while the drop event runs: the items are emptied after it.
-    const entries = Array.from(transfer.items || [], (item) => item.webkitGetAsEntry && item.webkitGetAsEntry());
+    const entries = Array.from(
+      transfer.items || [],
+      (item) => item.webkitGetAsEntry && item.webkitGetAsEntry(),
+    );
     const hasFolder = entries.some((entry) => entry && entry.isDirectory);
     // On a page with the upload form, files dropped alone still go to the upload folder.
     if ($("#dropzone") && !hasFolder) return false;

@@ -121,7 +121,8 @@ function onClick(event) {
 function onKey(event) {
   if (event.altKey || $("dialog[open]")) return;
   const target = event.target;
-  if (target.closest && target.closest("input:not([type=checkbox]), textarea, select, [contenteditable]")) return;
+  if (target.closest && target.closest("input:not([type=checkbox]), textarea, select, [contenteditable]"))
+    return;
   const row = selectedRow();
   if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "a") {
     event.preventDefault();
