@@ -317,7 +317,7 @@ def with_dav(settings: Config, args: argparse.Namespace, parser: argparse.Argume
             parser.error(f"--trash: not writable: {args.trash}")
     return dataclasses.replace(
         settings,
-        trash_dir=trash,
+        trash=trash,
         max_dav_body=int(args.max_dav_body),
         max_lock_timeout=int(args.max_lock_timeout),
     )

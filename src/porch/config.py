@@ -102,7 +102,7 @@ class Config:
     state_dir: Path | None = None
     # WebDAV, grants and the trash (issue 13, docs/webdav.md): where overwritten and deleted
     # items go (absolute, resolved, outside the served tree or hidden); None deletes for good.
-    trash_dir: Path | None = None
+    trash: Path | None = None
     # The largest PROPFIND/PROPPATCH/LOCK XML body read, and the longest lock granted (s).
     max_dav_body: int = DEFAULT_MAX_DAV_BODY
     max_lock_timeout: int = DEFAULT_MAX_LOCK_TIMEOUT

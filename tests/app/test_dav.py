@@ -42,7 +42,7 @@ def make(root: Path, *, trash: bool = False) -> Client:
         root=root,
         anonymous=parse_grants("write"),
         state_dir=root.parent / "state",
-        trash_dir=root.parent / "trash" if trash else None,
+        trash=root.parent / "trash" if trash else None,
     )
     return Client(App(config))
 
@@ -279,7 +279,7 @@ def test_trash_lists_only_what_the_caller_may_write(site: Path) -> None:
                 root=site,
                 anonymous=parse_grants("read,add@/docs"),
                 state_dir=site.parent / "state",
-                trash_dir=site.parent / "trash",
+                trash=site.parent / "trash",
             )
         )
     )
@@ -321,7 +321,7 @@ def test_upload_dir_put_replace_goes_to_the_trash(site: Path) -> None:
         root=site,
         upload_dir=site / "docs",
         state_dir=site.parent / "s",
-        trash_dir=site.parent / "trash",
+        trash=site.parent / "trash",
     )
     client = Client(App(config))  # no access control: uploads into --upload-dir as before
     replaced = client.put("/docs/a.txt", body=b"replacement")

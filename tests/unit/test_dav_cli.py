@@ -17,7 +17,7 @@ def settings(*argv: str) -> Config:
 
 def test_defaults(tmp_path: Path) -> None:
     config = settings(str(tmp_path))
-    assert config.trash_dir is None
+    assert config.trash is None
     assert config.max_dav_body == DEFAULT_MAX_DAV_BODY
     assert config.max_lock_timeout == DEFAULT_MAX_LOCK_TIMEOUT
 
@@ -34,11 +34,11 @@ def test_flags(tmp_path: Path) -> None:
         "--max-lock-timeout",
         "5",
     )
-    assert config.trash_dir == (tmp_path / "bin").resolve()
+    assert config.trash == (tmp_path / "bin").resolve()
     assert (tmp_path / "bin").is_dir()
     assert (config.max_dav_body, config.max_lock_timeout) == (10, 5)
     hidden = settings(str(root), "--trash", str(root / ".trash"))
-    assert hidden.trash_dir == (root / ".trash").resolve()
+    assert hidden.trash == (root / ".trash").resolve()
 
 
 @pytest.mark.parametrize(

@@ -73,8 +73,8 @@ class App:
         # WebDAV and the trash (issue 13, docs/webdav.md); the state directory is made on
         # first use of a lock or property.
         self.trash = (
-            Trash(config.trash_dir, self.root, hidden=config.hidden)
-            if config.trash_dir is not None
+            Trash(config.trash, self.root, hidden=config.hidden)
+            if config.trash is not None
             else None
         )
         if self.uploads is not None and self.trash is not None:

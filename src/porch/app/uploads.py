@@ -303,11 +303,14 @@ class Uploads:
     # -- the request ----------------------------------------------------------------------
 
     def takes(self, request: Request, who: Principal) -> bool:
-        """True when this POST/PUT is an upload into the upload directory (issue 13): a form,
-        a raw upload to a name directly in the served upload directory, or any raw upload
-        from someone who may not write in the served tree (the ``/NAME`` form, as before).
-        Otherwise the write lands in the tree itself (porch.app.dav)."""
+        """True when this POST/PUT is an upload into the upload directory (issue 13): a form;
+        a raw upload to ``/NAME`` or to a name directly in the served upload directory, as
+        before WebDAV, whatever the grants; any raw upload from someone who may not write in
+        the served tree. Otherwise (a deeper URL and a tree grant) the write lands in the tree
+        itself (porch.app.dav)."""
         if request.method == "POST" and form_boundary(request.headers.get("content-type")):
+            return True
+        if "/" not in request.path[1:]:
             return True
         base = self.base_path
         if base is not None and request.path.startswith(base):
