@@ -66,7 +66,7 @@ def test_access_per_grant_and_folder(
 def test_trash_is_announced(tree: Path, tmp_path: Path) -> None:
     trash = tmp_path / "trash"
     trash.mkdir()
-    config = Config(root=tree, anonymous=parse_grants("write"), trash_dir=trash)
+    config = Config(root=tree, anonymous=parse_grants("write"), trash=trash)
     assert "data-trash" in body_tag(Client(App(config)), "/")
 
 
