@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from porch.app import App
 from porch.config import Config
 from porch.http.auth import parse_grants
 from porch.testing import Client, TestResponse
+from tests.helpers import require_tool
 
 LOCK = (
     b'<D:lockinfo xmlns:D="DAV:"><D:lockscope><D:exclusive/></D:lockscope>'
@@ -369,3 +372,19 @@ def test_writes_from_another_site_are_refused(
     assert (site / "docs" / "a.txt").read_bytes() == b"a"
     same = dav(client, "MKCOL", "/made", Origin="http://testserver")
     assert same.status == 201
+
+
+def test_delete_reports_members_it_could_not_remove_in_a_207(site: Path) -> None:
+    require_tool(shutil.which("chattr") is not None, "chattr (e2fsprogs) is not installed")
+    stuck = site / "docs" / "deep" / "b.txt"
+    if subprocess.run(["chattr", "+i", str(stuck)], capture_output=True, check=False).returncode:
+        pytest.skip("this file system cannot mark a file immutable (chattr +i)")
+    try:
+        response = dav(make(site), "DELETE", "/docs")
+        assert response.status == 207
+        assert hrefs(response) == ["/docs/deep/b.txt"]
+        assert b"403" in response.body
+        assert stuck.exists()
+        assert not (site / "docs" / "a.txt").exists()  # the rest is gone
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck)], capture_output=True, check=False)

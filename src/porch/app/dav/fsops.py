@@ -212,7 +212,12 @@ def remove_tree(path: str) -> Outcome:
         os.unlink(path)
         return outcome
 
-    def failed(_function: object, failing: str, _error: object) -> None:
+    def failed(_function: object, failing: str, error: object) -> None:
+        cause = error if isinstance(error, BaseException) else None
+        if isinstance(error, tuple):  # onerror's exc_info (Python 3.11)
+            cause = error[1]
+        if isinstance(cause, OSError) and cause.errno == errno.ENOTEMPTY:
+            return  # a folder kept because a member failed: the member is what is reported
         outcome.failed.append(os.path.relpath(failing, os.path.dirname(path)))
 
     if sys.version_info >= (3, 12):
