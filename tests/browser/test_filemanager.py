@@ -10,6 +10,8 @@ them to docs/screenshots/ (docs/webapp.md).
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ import requests
 
 from tests.browser import test_webapp
 from tests.browser.test_webapp import DOCS, Watched, row
-from tests.helpers import PorchProcess
+from tests.helpers import PorchProcess, require_tool
 
 chromium = test_webapp.chromium  # the module's browser and watched pages, shared
 watched = test_webapp.watched
@@ -438,3 +440,35 @@ def test_the_page_stays_where_it_was(
     assert page.evaluate("scrollY") == scrolled
     assert page.evaluate("document.activeElement.textContent") == "file-41.txt"
     assert "selected" in (row(page, "file-41.txt").get_attribute("class") or "")
+
+
+def test_a_folder_deleted_only_in_part_says_what_is_left(
+    watched: Callable[..., Watched], site: Path, porch: Callable[..., PorchProcess], tmp_path: Path
+) -> None:
+    """A DELETE answered with 207 Multi-Status is a failure: the members the server could not
+    remove are named (here a file marked immutable), and the rows show what is left."""
+    require_tool(shutil.which("chattr") is not None, "chattr (e2fsprogs) is not installed")
+    stuck = site / "docs" / "note.md"
+    if subprocess.run(["chattr", "+i", str(stuck)], capture_output=True, check=False).returncode:
+        pytest.skip("this file system cannot mark a file immutable (chattr +i)")
+    try:
+        server = writable(porch, site, tmp_path, trash=False)
+        tab = watched()
+        page = tab.page
+        page.goto(server.url + "/")
+        row(page, "docs/").locator("td.check input").check()
+        page.click("#sel-delete")
+        page.click("#confirm-ok")
+        toast = page.locator("#toasts .toast.error")
+        toast.wait_for()
+        assert toast.inner_text().startswith(
+            "Could not delete “docs”: 207 Multi-Status: not everything inside:"
+            " /docs/note.md (403 Forbidden)"
+        )
+        assert stuck.exists()
+        assert not (site / "docs" / "index.html").exists()
+        assert "Deleted" not in page.inner_text("#toasts")
+        row(page, "docs/").wait_for()  # still listed: it is not empty
+        tab.assert_clean()
+    finally:
+        subprocess.run(["chattr", "-i", str(stuck)], capture_output=True, check=False)

@@ -40,8 +40,30 @@ async function send(method, url, headers = {}, body = undefined) {
   } catch {
     throw new OpError("The connection failed before the server answered.", 0);
   }
+  if (response.status === 207 && method !== "PROPFIND") {
+    // A DELETE, COPY or MOVE of a folder that went only partly: the members that failed.
+    const failures = failedMembers(await response.text(), url);
+    if (failures.length)
+      throw new OpError(`207 Multi-Status: not everything inside: ${failures.join(", ")}`, 207);
+    return response;
+  }
   if (response.ok) return response;
   throw new OpError(errorText(response.status, response.statusText, await response.text()), response.status);
+}
+
+/** "deep/b.txt (403 Forbidden)" for each member of a 207 body whose status is not 2xx. */
+function failedMembers(text, base) {
+  const xml = new DOMParser().parseFromString(text, "application/xml");
+  const failed = [];
+  for (const item of xml.getElementsByTagNameNS("DAV:", "response")) {
+    const href = item.getElementsByTagNameNS("DAV:", "href")[0];
+    const status = item.getElementsByTagNameNS("DAV:", "status")[0];
+    const code = status ? status.textContent.trim().replace(/^HTTP\/\d(\.\d)?\s+/, "") : "";
+    if (!href || /^2\d\d/.test(code)) continue;
+    const path = decodeURIComponent(new URL(href.textContent, base).pathname);
+    failed.push(`${path} (${code || "failed"})`);
+  }
+  return failed;
 }
 
 /** The absolute URL of `name` in the folder `folder` (an absolute URL ending in "/"); a folder
