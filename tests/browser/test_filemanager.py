@@ -151,6 +151,12 @@ def test_delete_goes_to_the_trash_and_undo_brings_it_back(
     page = tab.page
     page.goto(server.url + "/")
     before = names(page)
+    # Shift-click from the cursor's row checks the range (directories first, then files).
+    row(page, "empty/").locator("td.size").click()
+    row(page, "hello.txt").locator("td.size").click(modifiers=["Shift"])
+    assert page.inner_text("#selcount") == "3 selected"  # empty/, data.bin, hello.txt
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#selbar")
     # Multi-select: click a row, ctrl-click another, shift-click to extend; Delete.
     row(page, "empty/").locator("td.size").click()
     row(page, "data.bin").locator("td.size").click(modifiers=["Control"])

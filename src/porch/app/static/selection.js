@@ -59,6 +59,7 @@ export function setChecked(row, on) {
 /** Uncheck every row. */
 export function clearChecks() {
   for (const row of Array.from(checked)) mark(row, false);
+  anchor = null;
   changed();
 }
 
@@ -110,8 +111,10 @@ function onClick(event) {
   }
   if (event.target.closest("a, button")) return;
   if (event.shiftKey) {
-    checkRange(anchor || row, row);
-    anchor = anchor || row;
+    // From the last row clicked, else from the cursor (rows.js moves it after this).
+    const cursor = selectedRow();
+    anchor = anchor || (selectable(cursor) ? cursor : row);
+    checkRange(anchor, row);
   } else if (event.ctrlKey || event.metaKey) {
     setChecked(row, !checked.has(row));
     anchor = row;
