@@ -370,8 +370,12 @@ class Dav:
         except PermissionError:
             raise HTTPError(403, "this path cannot be read") from None
         root = element("multistatus")
-        self._describe(root, request, target.url, real, info, asked)
-        if depth == "1" and _is_dir(info):
+        # One query each for the properties and locks of the resource and its members.
+        members = depth == "1" and _is_dir(info)
+        dead = self.store.properties_within(target.url, members=members)
+        locks = self.store.locks_affecting(target.url)
+        self._describe(root, request, target.url, real, info, asked, dead, locks)
+        if members:
             try:
                 entries = sorted(os.scandir(real), key=lambda e: e.name)
             except PermissionError:
@@ -394,11 +398,14 @@ class Dav:
                     member = os.stat(entry.path)
                 except OSError:
                     continue
-                self._describe(root, request, url, entry.path, member, asked)
+                self._describe(root, request, url, entry.path, member, asked, dead, locks)
         return davxml.serialise(root)
 
-    def _live(self, name: str, url: str, real: str, info: os.stat_result) -> ET.Element | None:
-        """The live property ``name`` of a resource, or None when it has none."""
+    def _live(
+        self, name: str, url: str, real: str, info: os.stat_result, locks: list[Lock]
+    ) -> ET.Element | None:
+        """The live property ``name`` of a resource, or None when it has none; ``locks``
+        includes every lock that could cover it."""
         node = element(name)
         collection = _is_dir(info)
         if name == "resourcetype":
@@ -421,12 +428,9 @@ class Dav:
         elif name == "displayname":
             node.text = url.rsplit("/", 1)[-1] or "/"
         elif name == "supportedlock":
-            for scope in ("exclusive", "shared"):
-                entry = child(node, "lockentry")
-                child(child(entry, "lockscope"), scope)
-                child(child(entry, "locktype"), "write")
+            return _SUPPORTED_LOCK  # the same for every resource: built once, shared
         elif name == "lockdiscovery":
-            for lock in self.store.locks_affecting(url):
+            for lock in locks:
                 if lock.covers(url):
                     node.append(self._activelock(lock))
         elif name in _QUOTA:
@@ -452,13 +456,15 @@ class Dav:
         real: str,
         info: os.stat_result,
         asked: davxml.PropfindRequest,
+        properties: dict[str, dict[davxml.PropName, str]],
+        locks: list[Lock],
     ) -> None:
-        dead = self.store.properties(url)
+        dead = properties.get(url, {})
         found: list[ET.Element] = []
         missing: list[ET.Element] = []
         if asked.kind == "propname":
             for name in (*_LIVE, *_QUOTA):
-                if self._live(name, url, real, info) is not None:
+                if self._live(name, url, real, info, locks) is not None:
                     found.append(element(name))
             for namespace, local in dead:
                 found.append(element(local, namespace=namespace))
@@ -475,7 +481,7 @@ class Dav:
                 if (namespace, local) in dead:
                     value = davxml.dead_value(dead[(namespace, local)])
                 elif namespace == DAV:
-                    value = self._live(local, url, real, info)
+                    value = self._live(local, url, real, info, locks)
                 if value is not None:
                     found.append(value)
                 elif asked.kind == "prop":
@@ -877,6 +883,18 @@ class Dav:
             raise DavError(409, "lock-token-matches-request-uri", "no such lock on this resource")
         await self._db(self.store.unlock, token)
         return Response(204, Headers())
+
+
+def _supported_lock() -> ET.Element:
+    node = element("supportedlock")
+    for scope in ("exclusive", "shared"):
+        entry = child(node, "lockentry")
+        child(child(entry, "lockscope"), scope)
+        child(child(entry, "locktype"), "write")
+    return node
+
+
+_SUPPORTED_LOCK: Final = _supported_lock()
 
 
 def _same_host(netloc: str, host: str, scheme: str) -> bool:

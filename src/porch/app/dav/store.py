@@ -8,7 +8,8 @@ transactions) and is called through ``asyncio.to_thread`` by the WebDAV methods,
 loop never waits on the disk. A connection is used by one thread at a time (a lock guards
 it). Lock creation checks for conflicts inside one ``BEGIN IMMEDIATE`` transaction, so two
 workers racing for an exclusive lock cannot both get it. Paths are normalised decoded URL
-paths (``porch.app.dav.locks.normalise``). Expired locks are deleted whenever locks are read.
+paths (``porch.app.dav.locks.normalise``). Expired locks are ignored by every read and deleted
+when a lock is taken.
 """
 
 from __future__ import annotations
@@ -93,6 +94,24 @@ class DavStore:
             ).fetchall()
         return {(ns, name): value for ns, name, value in rows}
 
+    def properties_within(self, path: str, *, members: bool) -> dict[str, dict[PropName, str]]:
+        """The dead properties of ``path`` and, with ``members``, of the paths directly in
+        it: path -> (namespace, name) -> value, in one query (PROPFIND Depth 1)."""
+        with self._guard:
+            if members:
+                rows = self._db.execute(
+                    "SELECT path, namespace, name, value FROM props WHERE path = ? OR path GLOB ?",
+                    (path, _below_pattern(path)),
+                ).fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT path, namespace, name, value FROM props WHERE path = ?", (path,)
+                ).fetchall()
+        found: dict[str, dict[PropName, str]] = {}
+        for where, namespace, name, value in rows:
+            found.setdefault(where, {})[(namespace, name)] = value
+        return found
+
     def change_properties(self, path: str, changes: Iterable[PropChange]) -> None:
         """Apply PROPPATCH instructions in order, all in one transaction."""
         with self._guard:
@@ -164,10 +183,9 @@ class DavStore:
             ancestors.append(current)
         marks = ",".join("?" * len(ancestors))
         with self._guard:
-            self._db.execute("DELETE FROM locks WHERE expires <= ?", (now,))
             rows = self._db.execute(
-                f"SELECT * FROM locks WHERE root IN ({marks}) OR root GLOB ?",  # noqa: S608
-                (*ancestors, _below_pattern(path)),
+                f"SELECT * FROM locks WHERE (root IN ({marks}) OR root GLOB ?) AND expires > ?",  # noqa: S608
+                (*ancestors, _below_pattern(path), now),
             ).fetchall()
         return [_lock(row) for row in rows]
 
