@@ -86,14 +86,6 @@ class DavStore:
 
     # -- dead properties ------------------------------------------------------------------
 
-    def properties(self, path: str) -> dict[PropName, str]:
-        """The dead properties of ``path``: (namespace, name) -> serialised element."""
-        with self._guard:
-            rows = self._db.execute(
-                "SELECT namespace, name, value FROM props WHERE path = ?", (path,)
-            ).fetchall()
-        return {(ns, name): value for ns, name, value in rows}
-
     def properties_within(self, path: str, *, members: bool) -> dict[str, dict[PropName, str]]:
         """The dead properties of ``path`` and, with ``members``, of the paths directly in
         it: path -> (namespace, name) -> value, in one query (PROPFIND Depth 1)."""
@@ -250,7 +242,9 @@ class DavStore:
                 "UPDATE locks SET timeout = ?, expires = ? WHERE token = ? AND expires > ?",
                 (timeout, now + timeout, token, now),
             )
-            row = self._db.execute("SELECT * FROM locks WHERE token = ?", (token,)).fetchone()
+            row = self._db.execute(
+                "SELECT * FROM locks WHERE token = ? AND expires > ?", (token, now)
+            ).fetchone()
         return None if row is None else _lock(row)
 
     def unlock(self, token: str) -> Lock | None:
