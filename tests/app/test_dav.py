@@ -388,3 +388,13 @@ def test_delete_reports_members_it_could_not_remove_in_a_207(site: Path) -> None
         assert not (site / "docs" / "a.txt").exists()  # the rest is gone
     finally:
         subprocess.run(["chattr", "-i", str(stuck)], capture_output=True, check=False)
+
+
+def test_locked_answer_in_json_for_the_page(site: Path) -> None:
+    client = make(site)
+    dav(client, "LOCK", "/docs/a.txt", LOCK)
+    xml = dav(client, "DELETE", "/docs/a.txt")
+    assert (xml.status, b"lock-token-submitted" in xml.body) == (423, True)
+    page = dav(client, "DELETE", "/docs/a.txt", Accept="application/json")
+    assert page.status == 423
+    assert page.json() == {"status": 423, "error": "Locked", "detail": "the resource is locked"}

@@ -65,7 +65,7 @@ from porch.app.uploads import (
 )
 from porch.app.usertemplates import names_template_source
 from porch.config import Config
-from porch.http import Headers, HTTPError, Request, Response, format_http_date
+from porch.http import Headers, HTTPError, Request, Response, format_http_date, negotiate
 from porch.http.auth import Access
 
 DAV_METHODS: Final = frozenset(
@@ -87,6 +87,7 @@ _LIVE: Final = (
 )
 _QUOTA: Final = ("quota-available-bytes", "quota-used-bytes")
 _SAFE_SEGMENT: Final = "!$&'()*+,;=:@~"
+_ERROR_TYPES: Final = ("application/xml", "text/xml", "application/json", "text/html")
 
 T = TypeVar("T")
 
@@ -245,6 +246,10 @@ class Dav:
             handler = getattr(self, "do_" + request.method.lower())
             response: Response = await handler(request, who)
         except DavError as error:
+            preferred = negotiate(request.headers.get("accept"), _ERROR_TYPES)
+            if preferred in ("application/json", "text/html"):
+                # The page asks for JSON: the usual error page, with the detail to show.
+                raise HTTPError(error.status, error.detail, error.headers) from None
             headers = Headers([("Content-Type", XML_TYPE)])
             for name, value in error.headers.items():
                 headers.set(name, value)
