@@ -131,6 +131,15 @@ def _is_dir(info: os.stat_result) -> bool:
     return stat.S_ISDIR(info.st_mode)
 
 
+def _is_empty_file(path: str) -> bool:
+    """True for an empty regular file (not followed if a link): what ``add`` may fill."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == 0
+
+
 class Dav:
     """The WebDAV methods of one server."""
 
@@ -583,10 +592,13 @@ class Dav:
         exists = os.path.lexists(target.path)
         if exists and create_only:
             raise HTTPError(409, "a file with that name exists already")
-        if not exists or who.tree_level(target.url) >= Access.WRITE:
+        # add may fill an empty file (davfs2 and Windows make one first, by LOCK or PUT).
+        only_empty = exists and who.tree_level(target.url) < Access.WRITE
+        if only_empty and _is_empty_file(target.path):
             who.require(target.url, Access.ADD)
-        elif not await asyncio.to_thread(self._filling_own_lock, request, target):
-            who.require(target.url, Access.WRITE)
+        else:
+            only_empty = False
+            who.require(target.url, Access.WRITE if exists else Access.ADD)
         if os.path.isdir(target.path):
             raise HTTPError(405, "a folder has that name", {"Allow": self.allow()})
         if not os.path.isdir(target.parent):
@@ -611,7 +623,7 @@ class Dav:
                 raise HTTPError(400, "the body ended before its Content-Length")
             await staged.finish()
             created = await asyncio.to_thread(
-                self._commit_put, staged, target, trashed, create_only
+                self._commit_put, staged, target, trashed, create_only, only_empty
             )
         finally:
             staged.discard()
@@ -623,27 +635,19 @@ class Dav:
             return Response(201, headers, b"")
         return Response(204, headers)
 
-    def _filling_own_lock(self, request: Request, target: Target) -> bool:
-        """True when a PUT fills the empty file that a LOCK of this very URL created and
-        whose token the request submits: how davfs2 and Windows create a file (LOCK, then
-        PUT), so an ``add`` grant may do it though the name exists by then."""
-        try:
-            if os.lstat(target.path).st_size != 0:
-                return False
-        except OSError:
-            return False
-        tokens = submitted_tokens(self._if_lists(request))
-        return any(
-            lock.token in tokens and lock.root == target.url and lock.created
-            for lock in self.store.locks_affecting(target.url)
-        )
-
     def _commit_put(
-        self, staged: StagedFile, target: Target, trashed: list[str], create_only: bool
+        self,
+        staged: StagedFile,
+        target: Target,
+        trashed: list[str],
+        create_only: bool,
+        only_empty: bool,
     ) -> bool:
         created = staged.link()
         if not created and create_only:
             raise HTTPError(409, "a file with that name exists already")
+        if not created and only_empty and not _is_empty_file(target.path):
+            raise HTTPError(403, "you may add files here but not replace them")
         if not created:
             if os.path.isdir(target.path) and not os.path.islink(target.path):
                 raise HTTPError(405, "a folder has that name")
@@ -816,8 +820,10 @@ class Dav:
         if depth not in ("0", "infinity"):
             raise HTTPError(400, "a lock's Depth must be 0 or infinity")
         exists = os.path.lexists(target.path)
-        # Locking what exists can keep others from changing it: write. A new name: add.
-        who.require(target.url, Access.WRITE if exists else Access.ADD)
+        # Locking what exists can keep others from changing it: write. A new name, or an
+        # empty file (which add may fill), needs add.
+        fillable = not exists or _is_empty_file(target.path)
+        who.require(target.url, Access.ADD if fillable else Access.WRITE)
         if not exists and not os.path.isdir(target.parent):
             raise HTTPError(409, "the parent folder does not exist")
         if request.headers.get("if"):
@@ -831,7 +837,6 @@ class Dav:
                 asked.owner,
                 timeout,
                 who.name or "",
-                not exists,
             )
         except LockConflict:
             raise DavError(423, "no-conflicting-lock", "a conflicting lock exists") from None

@@ -1,6 +1,6 @@
 """Locks and dead properties in SQLite, in the state directory, shared by every worker.
 
-Theory of operation. One database file (``dav.sqlite3`` under ``StateDir.sub("dav")``) in WAL
+Theory of operation. One database file (``dav-v1.sqlite3`` under ``StateDir.sub("dav")``) in WAL
 mode, so readers never wait for a writer and each ``--workers`` process opens its own
 connection; ``busy_timeout`` makes a writer wait for another process's short transaction
 instead of failing. Every method here is synchronous and quick (indexed lookups, small
@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS props (
 CREATE TABLE IF NOT EXISTS locks (
     token TEXT PRIMARY KEY, root TEXT NOT NULL, depth TEXT NOT NULL, scope TEXT NOT NULL,
     owner TEXT NOT NULL, timeout INTEGER NOT NULL, expires REAL NOT NULL,
-    principal TEXT NOT NULL, created INTEGER NOT NULL
+    principal TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS locks_root ON locks (root);
 """
@@ -44,7 +44,7 @@ def _below_pattern(path: str) -> str:
 
 
 def _lock(row: tuple[object, ...]) -> Lock:
-    token, root, depth, scope, owner, timeout, expires, principal, created = row
+    token, root, depth, scope, owner, timeout, expires, principal = row
     return Lock(
         str(token),
         str(root),
@@ -54,7 +54,6 @@ def _lock(row: tuple[object, ...]) -> Lock:
         int(timeout),  # type: ignore[call-overload]
         float(expires),  # type: ignore[arg-type]
         str(principal),
-        bool(created),
     )
 
 
@@ -70,7 +69,7 @@ class DavStore:
     """The locks and dead properties of one ROOT (module docstring)."""
 
     def __init__(self, directory: Path) -> None:
-        self.path = directory / "dav.sqlite3"
+        self.path = directory / "dav-v1.sqlite3"  # the schema version is in the name
         self._guard = threading.Lock()
         self._db = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=10.0
@@ -189,10 +188,8 @@ class DavStore:
         owner: str,
         timeout: int,
         principal: str,
-        created: bool = False,
     ) -> Lock:
-        """Grant a new lock, or raise ``LockConflict`` with the lock that prevents it.
-        ``created``: the lock is of an unmapped URL, whose empty file the caller makes."""
+        """Grant a new lock, or raise ``LockConflict`` with the lock that prevents it."""
         now = time.time()
         with self._guard:
             self._db.execute("BEGIN IMMEDIATE")
@@ -212,10 +209,9 @@ class DavStore:
                     timeout,
                     now + timeout,
                     principal,
-                    created,
                 )
                 self._db.execute(
-                    "INSERT INTO locks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO locks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         lock.token,
                         lock.root,
@@ -225,7 +221,6 @@ class DavStore:
                         lock.timeout,
                         lock.expires,
                         lock.principal,
-                        int(lock.created),
                     ),
                 )
             except BaseException:
