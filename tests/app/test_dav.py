@@ -398,3 +398,16 @@ def test_locked_answer_in_json_for_the_page(site: Path) -> None:
     page = dav(client, "DELETE", "/docs/a.txt", Accept="application/json")
     assert page.status == 423
     assert page.json() == {"status": 423, "error": "Locked", "detail": "the resource is locked"}
+
+
+def test_http_preconditions_guard_overwrites(site: Path) -> None:
+    client = make(site)
+    etag = client.get("/docs/a.txt").headers.get("ETag", "")
+    assert dav(client, "PUT", "/docs/a.txt", b"x", **{"If-None-Match": "*"}).status == 412
+    assert dav(client, "PUT", "/docs/a.txt", b"x", **{"If-Match": '"other"'}).status == 412
+    assert dav(client, "DELETE", "/docs/a.txt", **{"If-Match": '"other"'}).status == 412
+    assert (site / "docs" / "a.txt").read_bytes() == b"a"
+    assert dav(client, "PUT", "/docs/new.txt", b"n", **{"If-None-Match": "*"}).status == 201
+    assert dav(client, "PUT", "/docs/nope.txt", b"n", **{"If-Match": "*"}).status == 412
+    assert dav(client, "PUT", "/docs/a.txt", b"y", **{"If-Match": etag}).status == 204
+    assert (site / "docs" / "a.txt").read_bytes() == b"y"

@@ -67,6 +67,7 @@ from porch.app.usertemplates import names_template_source
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response, format_http_date, negotiate
 from porch.http.auth import Access
+from porch.http.conditional import Outcome, evaluate_preconditions
 
 DAV_METHODS: Final = frozenset(
     {"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "DELETE", "LOCK", "UNLOCK"}
@@ -317,6 +318,24 @@ class Dav:
                 return submitted_tokens(lists)
         raise HTTPError(412, "the If header's conditions are not met")
 
+    def _check_http_conditions(self, request: Request, target: Target) -> None:
+        """If-Match, If-None-Match and If-Unmodified-Since on the request URL (RFC 9110
+        §13): 412 when false, so a client can refuse to overwrite a change it has not seen
+        (``If-Match: "etag"``) or to replace anything at all (``If-None-Match: *``)."""
+        headers = request.headers
+        if not any(headers.get(n) for n in ("if-match", "if-none-match", "if-unmodified-since")):
+            return
+        try:
+            info = os.lstat(target.path)
+        except OSError:
+            if headers.get("if-match"):
+                raise HTTPError(412, "If-Match: the resource does not exist") from None
+            return
+        etag = validators(info)[0] if not _is_dir(info) else '"dir"'
+        outcome = evaluate_preconditions(request.method, headers, etag, info.st_mtime)
+        if outcome is not Outcome.PROCEED:
+            raise HTTPError(412, "the request's preconditions are not met")
+
     def _check_locks(
         self, url: str, submitted: frozenset[str], *, membership: bool, recursive: bool
     ) -> None:
@@ -341,6 +360,8 @@ class Dav:
         """If header and locks for a write at ``target`` (module docstring, step 3)."""
 
         def work() -> frozenset[str]:
+            if target.url == normalise(request.path):
+                self._check_http_conditions(request, target)
             tokens = self._check_if(request, target) if submitted is None else submitted
             self._check_locks(target.url, tokens, membership=membership, recursive=recursive)
             return tokens
