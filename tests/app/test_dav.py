@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -411,3 +412,31 @@ def test_http_preconditions_guard_overwrites(site: Path) -> None:
     assert dav(client, "PUT", "/docs/nope.txt", b"n", **{"If-Match": "*"}).status == 412
     assert dav(client, "PUT", "/docs/a.txt", b"y", **{"If-Match": etag}).status == 204
     assert (site / "docs" / "a.txt").read_bytes() == b"y"
+
+
+def test_trash_on_another_file_system_copies_verifies_then_removes(site: Path) -> None:
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == site.stat().st_dev:
+        pytest.skip("no second file system (/dev/shm) to put the trash on")
+    trash = Path(tempfile.mkdtemp(dir=shm, prefix="porch-trash-test-"))
+    try:
+        config = Config(
+            root=site, anonymous=parse_grants("write"), state_dir=site.parent / "s", trash=trash
+        )
+        client = Client(App(config))
+        deleted = dav(client, "DELETE", "/docs")
+        assert deleted.status == 204
+        item = trash / deleted.headers.get("Porch-Trash-Id", "") / "item"
+        assert (item / "deep" / "b.txt").read_bytes() == b"b"
+        assert (item / "escape").is_symlink()  # the link, not what it points to
+        assert not (site / "docs").exists()
+        assert list(site.rglob(".porch-*")) == []
+        restored = client.post(
+            "/-/trash/restore",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body=f"id={deleted.headers.get('Porch-Trash-Id')}".encode(),
+        )
+        assert restored.status == 201
+        assert (site / "docs" / "deep" / "b.txt").read_bytes() == b"b"
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
