@@ -437,7 +437,13 @@ class Dav:
         return davxml.serialise(root)
 
     def _live(
-        self, name: str, url: str, real: str, info: os.stat_result, locks: list[Lock]
+        self,
+        name: str,
+        url: str,
+        real: str,
+        info: os.stat_result,
+        locks: list[Lock],
+        root_path: str,
     ) -> ET.Element | None:
         """The live property ``name`` of a resource, or None when it has none; ``locks``
         includes every lock that could cover it."""
@@ -467,7 +473,7 @@ class Dav:
         elif name == "lockdiscovery":
             for lock in locks:
                 if lock.covers(url):
-                    node.append(self._activelock(lock))
+                    node.append(self._activelock(lock, root_path))
         elif name in _QUOTA:
             if not collection:
                 return None
@@ -499,7 +505,7 @@ class Dav:
         missing: list[ET.Element] = []
         if asked.kind == "propname":
             for name in (*_LIVE, *_QUOTA):
-                if self._live(name, url, real, info, locks) is not None:
+                if self._live(name, url, real, info, locks, request.root_path) is not None:
                     found.append(element(name))
             for namespace, local in dead:
                 found.append(element(local, namespace=namespace))
@@ -516,7 +522,7 @@ class Dav:
                 if (namespace, local) in dead:
                     value = davxml.dead_value(dead[(namespace, local)])
                 elif namespace == DAV:
-                    value = self._live(local, url, real, info, locks)
+                    value = self._live(local, url, real, info, locks, request.root_path)
                 if value is not None:
                     found.append(value)
                 elif asked.kind == "prop":
@@ -814,7 +820,7 @@ class Dav:
 
     # -- LOCK and UNLOCK ----------------------------------------------------------------------
 
-    def _activelock(self, lock: Lock) -> ET.Element:
+    def _activelock(self, lock: Lock, root_path: str) -> ET.Element:
         node = element("activelock")
         child(child(node, "locktype"), "write")
         child(child(node, "lockscope"), lock.scope)
@@ -823,12 +829,12 @@ class Dav:
             node.append(davxml.dead_value(lock.owner))
         child(node, "timeout", f"Second-{lock.timeout}")
         child(child(node, "locktoken"), "href", lock.token)
-        child(child(node, "lockroot"), "href", _quote(lock.root, "", collection=False))
+        child(child(node, "lockroot"), "href", _quote(lock.root, root_path, collection=False))
         return node
 
-    def _lock_body(self, lock: Lock) -> bytes:
+    def _lock_body(self, lock: Lock, root_path: str) -> bytes:
         prop = element("prop")
-        child(prop, "lockdiscovery").append(self._activelock(lock))
+        child(prop, "lockdiscovery").append(self._activelock(lock, root_path))
         return davxml.serialise(prop)
 
     async def do_lock(self, request: Request, who: Principal) -> Response:
@@ -871,7 +877,7 @@ class Dav:
                 raise
             status = 201
         headers = Headers([("Content-Type", XML_TYPE), ("Lock-Token", f"<{lock.token}>")])
-        return Response(status, headers, self._lock_body(lock))
+        return Response(status, headers, self._lock_body(lock, request.root_path))
 
     def _create_empty(self, target: Target) -> None:
         try:
@@ -899,7 +905,7 @@ class Dav:
                 if refreshed is None:
                     break
                 headers = Headers([("Content-Type", XML_TYPE)])
-                return Response(200, headers, self._lock_body(refreshed))
+                return Response(200, headers, self._lock_body(refreshed, request.root_path))
         raise HTTPError(412, "no lock on this resource has that token")
 
     async def do_unlock(self, request: Request, who: Principal) -> Response:
