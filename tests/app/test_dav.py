@@ -440,3 +440,27 @@ def test_trash_on_another_file_system_copies_verifies_then_removes(site: Path) -
         assert (site / "docs" / "deep" / "b.txt").read_bytes() == b"b"
     finally:
         shutil.rmtree(trash, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    ("host", "destination", "status"),
+    [
+        ("example.org:8000", "http://example.org:8000/docs/c.txt", 201),
+        ("Example.ORG:8000", "http://example.org:8000/docs/c.txt", 201),  # names ignore case
+        ("example.org", "http://example.org/docs/c.txt", 201),
+        ("example.org", "https://example.org/docs/c.txt", 201),  # behind a TLS proxy
+        ("example.org", "http://example.org:8080/docs/c.txt", 502),
+        ("example.org:8000", "http://example.org/docs/c.txt", 502),
+        ("example.org:8000", "http://example.org.evil:8000/docs/c.txt", 502),
+        ("example.org:8000", "http://user@evil.example:8000/docs/c.txt", 502),
+        ("[::1]:8000", "http://[::1]:8000/docs/c.txt", 201),
+        ("[::1]:8000", "http://[::2]:8000/docs/c.txt", 502),
+        ("example.org", "//example.org/docs/c.txt", 502),  # no scheme: not a URL on this server
+    ],
+)
+def test_destination_must_name_this_server(
+    site: Path, host: str, destination: str, status: int
+) -> None:
+    response = dav(make(site), "COPY", "/docs/a.txt", Host=host, Destination=destination)
+    assert response.status == status
+    assert (site / "docs" / "c.txt").exists() is (status == 201)
