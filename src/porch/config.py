@@ -36,10 +36,10 @@ DEFAULT_COMPRESS_MIN_BYTES = 1024
 DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256
 # Performance (issue 6): a client that stops reading a response is cut off.
 DEFAULT_SEND_TIMEOUT = 60.0
-# WebDAV (issue 13, docs/webdav.md; porch.app.dav mirrors these).
+"""Seconds a response may wait for the client to read any of it (nginx ``send_timeout``)."""
+# WebDAV (issue 13, docs/webdav.md): the largest XML body read, the longest lock (seconds).
 DEFAULT_MAX_DAV_BODY = 1024 * 1024
 DEFAULT_MAX_LOCK_TIMEOUT = 3600
-"""Seconds a response may wait for the client to read any of it (nginx ``send_timeout``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

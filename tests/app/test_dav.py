@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -388,3 +389,78 @@ def test_delete_reports_members_it_could_not_remove_in_a_207(site: Path) -> None
         assert not (site / "docs" / "a.txt").exists()  # the rest is gone
     finally:
         subprocess.run(["chattr", "-i", str(stuck)], capture_output=True, check=False)
+
+
+def test_locked_answer_in_json_for_the_page(site: Path) -> None:
+    client = make(site)
+    dav(client, "LOCK", "/docs/a.txt", LOCK)
+    xml = dav(client, "DELETE", "/docs/a.txt")
+    assert (xml.status, b"lock-token-submitted" in xml.body) == (423, True)
+    page = dav(client, "DELETE", "/docs/a.txt", Accept="application/json")
+    assert page.status == 423
+    assert page.json() == {"status": 423, "error": "Locked", "detail": "the resource is locked"}
+
+
+def test_http_preconditions_guard_overwrites(site: Path) -> None:
+    client = make(site)
+    etag = client.get("/docs/a.txt").headers.get("ETag", "")
+    assert dav(client, "PUT", "/docs/a.txt", b"x", **{"If-None-Match": "*"}).status == 412
+    assert dav(client, "PUT", "/docs/a.txt", b"x", **{"If-Match": '"other"'}).status == 412
+    assert dav(client, "DELETE", "/docs/a.txt", **{"If-Match": '"other"'}).status == 412
+    assert (site / "docs" / "a.txt").read_bytes() == b"a"
+    assert dav(client, "PUT", "/docs/new.txt", b"n", **{"If-None-Match": "*"}).status == 201
+    assert dav(client, "PUT", "/docs/nope.txt", b"n", **{"If-Match": "*"}).status == 412
+    assert dav(client, "PUT", "/docs/a.txt", b"y", **{"If-Match": etag}).status == 204
+    assert (site / "docs" / "a.txt").read_bytes() == b"y"
+
+
+def test_trash_on_another_file_system_copies_verifies_then_removes(site: Path) -> None:
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == site.stat().st_dev:
+        pytest.skip("no second file system (/dev/shm) to put the trash on")
+    trash = Path(tempfile.mkdtemp(dir=shm, prefix="porch-trash-test-"))
+    try:
+        config = Config(
+            root=site, anonymous=parse_grants("write"), state_dir=site.parent / "s", trash=trash
+        )
+        client = Client(App(config))
+        deleted = dav(client, "DELETE", "/docs")
+        assert deleted.status == 204
+        item = trash / deleted.headers.get("Porch-Trash-Id", "") / "item"
+        assert (item / "deep" / "b.txt").read_bytes() == b"b"
+        assert (item / "escape").is_symlink()  # the link, not what it points to
+        assert not (site / "docs").exists()
+        assert list(site.rglob(".porch-*")) == []
+        restored = client.post(
+            "/-/trash/restore",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body=f"id={deleted.headers.get('Porch-Trash-Id')}".encode(),
+        )
+        assert restored.status == 201
+        assert (site / "docs" / "deep" / "b.txt").read_bytes() == b"b"
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    ("host", "destination", "status"),
+    [
+        ("example.org:8000", "http://example.org:8000/docs/c.txt", 201),
+        ("Example.ORG:8000", "http://example.org:8000/docs/c.txt", 201),  # names ignore case
+        ("example.org", "http://example.org/docs/c.txt", 201),
+        ("example.org", "https://example.org/docs/c.txt", 201),  # behind a TLS proxy
+        ("example.org", "http://example.org:8080/docs/c.txt", 502),
+        ("example.org:8000", "http://example.org/docs/c.txt", 502),
+        ("example.org:8000", "http://example.org.evil:8000/docs/c.txt", 502),
+        ("example.org:8000", "http://user@evil.example:8000/docs/c.txt", 502),
+        ("[::1]:8000", "http://[::1]:8000/docs/c.txt", 201),
+        ("[::1]:8000", "http://[::2]:8000/docs/c.txt", 502),
+        ("example.org", "//example.org/docs/c.txt", 502),  # no scheme: not a URL on this server
+    ],
+)
+def test_destination_must_name_this_server(
+    site: Path, host: str, destination: str, status: int
+) -> None:
+    response = dav(make(site), "COPY", "/docs/a.txt", Host=host, Destination=destination)
+    assert response.status == status
+    assert (site / "docs" / "c.txt").exists() is (status == 201)

@@ -162,8 +162,11 @@ def test_add_grant_upload_dir_put_creates_but_never_replaces(tmp_path: Path) -> 
     assert (root / "inbox" / "fresh.txt").read_bytes() == b"new"
 
 
-def test_add_grant_may_fill_the_file_its_own_lock_created(tmp_path: Path) -> None:
-    # davfs2 and Windows create a file by LOCK (which makes it, empty), then PUT.
+def test_add_grant_may_fill_an_empty_file_as_davfs2_and_windows_create_them(
+    tmp_path: Path,
+) -> None:
+    # davfs2 creates a file by LOCK (which makes it, empty), then PUT; Windows by an empty
+    # PUT, then LOCK, then PUT with the content.
     root = tmp_path / "root"
     root.mkdir()
     make_tree(root)
@@ -180,3 +183,10 @@ def test_add_grant_may_fill_the_file_its_own_lock_created(tmp_path: Path) -> Non
     # Once it holds bytes, it is an existing file like any other: add may not replace it.
     assert client.put("/inbox/via-lock.txt", headers=with_token, body=b"again").status == 403
     assert (root / "inbox" / "via-lock.txt").read_bytes() == b"filled"
+    assert client.put("/inbox/windows.txt", headers=auth, body=b"").status == 201
+    second = client.request("LOCK", "/inbox/windows.txt", headers=auth, body=LOCK)
+    assert second.status == 200
+    token = second.headers.get("Lock-Token", "")
+    filled = client.put("/inbox/windows.txt", headers={**auth, "If": f"({token})"}, body=b"w")
+    assert filled.status == 204
+    assert (root / "inbox" / "windows.txt").read_bytes() == b"w"

@@ -238,7 +238,7 @@ def test_with_upload_dir_allow_lists_post_and_put(porch: Start, site: Path, updi
     server = porch(site, "--upload-dir", str(updir))
     response = send(server, head("DELETE", "/hello.txt"), "DELETE")
     assert response.status == 405
-    assert response.header("allow") == "GET, HEAD, POST, PUT, OPTIONS"
+    assert response.header("allow") == "GET, HEAD, POST, PUT, OPTIONS, PROPFIND"
 
 
 # -- broken uploads leave nothing ------------------------------------------------------------

@@ -43,8 +43,6 @@ class Lock:
     timeout: int
     expires: float
     principal: str = ""
-    created: bool = False
-    """The lock was taken on an unmapped URL and made its (empty) file."""
 
     def covers(self, path: str) -> bool:
         """True when a write at ``path`` falls under this lock."""

@@ -65,8 +65,9 @@ from porch.app.uploads import (
 )
 from porch.app.usertemplates import names_template_source
 from porch.config import Config
-from porch.http import Headers, HTTPError, Request, Response, format_http_date
+from porch.http import Headers, HTTPError, Request, Response, format_http_date, negotiate
 from porch.http.auth import Access
+from porch.http.conditional import Outcome, evaluate_preconditions
 
 DAV_METHODS: Final = frozenset(
     {"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "DELETE", "LOCK", "UNLOCK"}
@@ -87,6 +88,7 @@ _LIVE: Final = (
 )
 _QUOTA: Final = ("quota-available-bytes", "quota-used-bytes")
 _SAFE_SEGMENT: Final = "!$&'()*+,;=:@~"
+_ERROR_TYPES: Final = ("application/xml", "text/xml", "application/json", "text/html")
 
 T = TypeVar("T")
 
@@ -128,6 +130,15 @@ def _iso_date(timestamp: float) -> str:
 
 def _is_dir(info: os.stat_result) -> bool:
     return stat.S_ISDIR(info.st_mode)
+
+
+def _is_empty_file(path: str) -> bool:
+    """True for an empty regular file (not followed if a link): what ``add`` may fill."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == 0
 
 
 class Dav:
@@ -245,6 +256,10 @@ class Dav:
             handler = getattr(self, "do_" + request.method.lower())
             response: Response = await handler(request, who)
         except DavError as error:
+            preferred = negotiate(request.headers.get("accept"), _ERROR_TYPES)
+            if preferred in ("application/json", "text/html"):
+                # The page asks for JSON: the usual error page, with the detail to show.
+                raise HTTPError(error.status, error.detail, error.headers) from None
             headers = Headers([("Content-Type", XML_TYPE)])
             for name, value in error.headers.items():
                 headers.set(name, value)
@@ -303,6 +318,24 @@ class Dav:
                 return submitted_tokens(lists)
         raise HTTPError(412, "the If header's conditions are not met")
 
+    def _check_http_conditions(self, request: Request, target: Target) -> None:
+        """If-Match, If-None-Match and If-Unmodified-Since on the request URL (RFC 9110
+        §13): 412 when false, so a client can refuse to overwrite a change it has not seen
+        (``If-Match: "etag"``) or to replace anything at all (``If-None-Match: *``)."""
+        headers = request.headers
+        if not any(headers.get(n) for n in ("if-match", "if-none-match", "if-unmodified-since")):
+            return
+        try:
+            info = os.lstat(target.path)
+        except OSError:
+            if headers.get("if-match"):
+                raise HTTPError(412, "If-Match: the resource does not exist") from None
+            return
+        etag = validators(info)[0] if not _is_dir(info) else '"dir"'
+        outcome = evaluate_preconditions(request.method, headers, etag, info.st_mtime)
+        if outcome is not Outcome.PROCEED:
+            raise HTTPError(412, "the request's preconditions are not met")
+
     def _check_locks(
         self, url: str, submitted: frozenset[str], *, membership: bool, recursive: bool
     ) -> None:
@@ -327,6 +360,8 @@ class Dav:
         """If header and locks for a write at ``target`` (module docstring, step 3)."""
 
         def work() -> frozenset[str]:
+            if target.url == normalise(request.path):
+                self._check_http_conditions(request, target)
             tokens = self._check_if(request, target) if submitted is None else submitted
             self._check_locks(target.url, tokens, membership=membership, recursive=recursive)
             return tokens
@@ -370,8 +405,12 @@ class Dav:
         except PermissionError:
             raise HTTPError(403, "this path cannot be read") from None
         root = element("multistatus")
-        self._describe(root, request, target.url, real, info, asked)
-        if depth == "1" and _is_dir(info):
+        # One query each for the properties and locks of the resource and its members.
+        members = depth == "1" and _is_dir(info)
+        dead = self.store.properties_within(target.url, members=members)
+        locks = self.store.locks_affecting(target.url)
+        self._describe(root, request, target.url, real, info, asked, dead, locks)
+        if members:
             try:
                 entries = sorted(os.scandir(real), key=lambda e: e.name)
             except PermissionError:
@@ -394,11 +433,20 @@ class Dav:
                     member = os.stat(entry.path)
                 except OSError:
                     continue
-                self._describe(root, request, url, entry.path, member, asked)
+                self._describe(root, request, url, entry.path, member, asked, dead, locks)
         return davxml.serialise(root)
 
-    def _live(self, name: str, url: str, real: str, info: os.stat_result) -> ET.Element | None:
-        """The live property ``name`` of a resource, or None when it has none."""
+    def _live(
+        self,
+        name: str,
+        url: str,
+        real: str,
+        info: os.stat_result,
+        locks: list[Lock],
+        root_path: str,
+    ) -> ET.Element | None:
+        """The live property ``name`` of a resource, or None when it has none; ``locks``
+        includes every lock that could cover it."""
         node = element(name)
         collection = _is_dir(info)
         if name == "resourcetype":
@@ -421,14 +469,11 @@ class Dav:
         elif name == "displayname":
             node.text = url.rsplit("/", 1)[-1] or "/"
         elif name == "supportedlock":
-            for scope in ("exclusive", "shared"):
-                entry = child(node, "lockentry")
-                child(child(entry, "lockscope"), scope)
-                child(child(entry, "locktype"), "write")
+            return _SUPPORTED_LOCK  # the same for every resource: built once, shared
         elif name == "lockdiscovery":
-            for lock in self.store.locks_affecting(url):
+            for lock in locks:
                 if lock.covers(url):
-                    node.append(self._activelock(lock))
+                    node.append(self._activelock(lock, root_path))
         elif name in _QUOTA:
             if not collection:
                 return None
@@ -452,13 +497,15 @@ class Dav:
         real: str,
         info: os.stat_result,
         asked: davxml.PropfindRequest,
+        properties: dict[str, dict[davxml.PropName, str]],
+        locks: list[Lock],
     ) -> None:
-        dead = self.store.properties(url)
+        dead = properties.get(url, {})
         found: list[ET.Element] = []
         missing: list[ET.Element] = []
         if asked.kind == "propname":
             for name in (*_LIVE, *_QUOTA):
-                if self._live(name, url, real, info) is not None:
+                if self._live(name, url, real, info, locks, request.root_path) is not None:
                     found.append(element(name))
             for namespace, local in dead:
                 found.append(element(local, namespace=namespace))
@@ -475,7 +522,7 @@ class Dav:
                 if (namespace, local) in dead:
                     value = davxml.dead_value(dead[(namespace, local)])
                 elif namespace == DAV:
-                    value = self._live(local, url, real, info)
+                    value = self._live(local, url, real, info, locks, request.root_path)
                 if value is not None:
                     found.append(value)
                 elif asked.kind == "prop":
@@ -572,10 +619,13 @@ class Dav:
         exists = os.path.lexists(target.path)
         if exists and create_only:
             raise HTTPError(409, "a file with that name exists already")
-        if not exists or who.tree_level(target.url) >= Access.WRITE:
+        # add may fill an empty file (davfs2 and Windows make one first, by LOCK or PUT).
+        only_empty = exists and who.tree_level(target.url) < Access.WRITE
+        if only_empty and _is_empty_file(target.path):
             who.require(target.url, Access.ADD)
-        elif not await asyncio.to_thread(self._filling_own_lock, request, target):
-            who.require(target.url, Access.WRITE)
+        else:
+            only_empty = False
+            who.require(target.url, Access.WRITE if exists else Access.ADD)
         if os.path.isdir(target.path):
             raise HTTPError(405, "a folder has that name", {"Allow": self.allow()})
         if not os.path.isdir(target.parent):
@@ -600,7 +650,7 @@ class Dav:
                 raise HTTPError(400, "the body ended before its Content-Length")
             await staged.finish()
             created = await asyncio.to_thread(
-                self._commit_put, staged, target, trashed, create_only
+                self._commit_put, staged, target, trashed, create_only, only_empty
             )
         finally:
             staged.discard()
@@ -612,27 +662,19 @@ class Dav:
             return Response(201, headers, b"")
         return Response(204, headers)
 
-    def _filling_own_lock(self, request: Request, target: Target) -> bool:
-        """True when a PUT fills the empty file that a LOCK of this very URL created and
-        whose token the request submits: how davfs2 and Windows create a file (LOCK, then
-        PUT), so an ``add`` grant may do it though the name exists by then."""
-        try:
-            if os.lstat(target.path).st_size != 0:
-                return False
-        except OSError:
-            return False
-        tokens = submitted_tokens(self._if_lists(request))
-        return any(
-            lock.token in tokens and lock.root == target.url and lock.created
-            for lock in self.store.locks_affecting(target.url)
-        )
-
     def _commit_put(
-        self, staged: StagedFile, target: Target, trashed: list[str], create_only: bool
+        self,
+        staged: StagedFile,
+        target: Target,
+        trashed: list[str],
+        create_only: bool,
+        only_empty: bool,
     ) -> bool:
         created = staged.link()
         if not created and create_only:
             raise HTTPError(409, "a file with that name exists already")
+        if not created and only_empty and not _is_empty_file(target.path):
+            raise HTTPError(403, "you may add files here but not replace them")
         if not created:
             if os.path.isdir(target.path) and not os.path.islink(target.path):
                 raise HTTPError(405, "a folder has that name")
@@ -778,7 +820,7 @@ class Dav:
 
     # -- LOCK and UNLOCK ----------------------------------------------------------------------
 
-    def _activelock(self, lock: Lock) -> ET.Element:
+    def _activelock(self, lock: Lock, root_path: str) -> ET.Element:
         node = element("activelock")
         child(child(node, "locktype"), "write")
         child(child(node, "lockscope"), lock.scope)
@@ -787,12 +829,12 @@ class Dav:
             node.append(davxml.dead_value(lock.owner))
         child(node, "timeout", f"Second-{lock.timeout}")
         child(child(node, "locktoken"), "href", lock.token)
-        child(child(node, "lockroot"), "href", _quote(lock.root, "", collection=False))
+        child(child(node, "lockroot"), "href", _quote(lock.root, root_path, collection=False))
         return node
 
-    def _lock_body(self, lock: Lock) -> bytes:
+    def _lock_body(self, lock: Lock, root_path: str) -> bytes:
         prop = element("prop")
-        child(prop, "lockdiscovery").append(self._activelock(lock))
+        child(prop, "lockdiscovery").append(self._activelock(lock, root_path))
         return davxml.serialise(prop)
 
     async def do_lock(self, request: Request, who: Principal) -> Response:
@@ -805,8 +847,10 @@ class Dav:
         if depth not in ("0", "infinity"):
             raise HTTPError(400, "a lock's Depth must be 0 or infinity")
         exists = os.path.lexists(target.path)
-        # Locking what exists can keep others from changing it: write. A new name: add.
-        who.require(target.url, Access.WRITE if exists else Access.ADD)
+        # Locking what exists can keep others from changing it: write. A new name, or an
+        # empty file (which add may fill), needs add.
+        fillable = not exists or _is_empty_file(target.path)
+        who.require(target.url, Access.ADD if fillable else Access.WRITE)
         if not exists and not os.path.isdir(target.parent):
             raise HTTPError(409, "the parent folder does not exist")
         if request.headers.get("if"):
@@ -820,7 +864,6 @@ class Dav:
                 asked.owner,
                 timeout,
                 who.name or "",
-                not exists,
             )
         except LockConflict:
             raise DavError(423, "no-conflicting-lock", "a conflicting lock exists") from None
@@ -834,7 +877,7 @@ class Dav:
                 raise
             status = 201
         headers = Headers([("Content-Type", XML_TYPE), ("Lock-Token", f"<{lock.token}>")])
-        return Response(status, headers, self._lock_body(lock))
+        return Response(status, headers, self._lock_body(lock, request.root_path))
 
     def _create_empty(self, target: Target) -> None:
         try:
@@ -862,7 +905,7 @@ class Dav:
                 if refreshed is None:
                     break
                 headers = Headers([("Content-Type", XML_TYPE)])
-                return Response(200, headers, self._lock_body(refreshed))
+                return Response(200, headers, self._lock_body(refreshed, request.root_path))
         raise HTTPError(412, "no lock on this resource has that token")
 
     async def do_unlock(self, request: Request, who: Principal) -> Response:
@@ -877,6 +920,18 @@ class Dav:
             raise DavError(409, "lock-token-matches-request-uri", "no such lock on this resource")
         await self._db(self.store.unlock, token)
         return Response(204, Headers())
+
+
+def _supported_lock() -> ET.Element:
+    node = element("supportedlock")
+    for scope in ("exclusive", "shared"):
+        entry = child(node, "lockentry")
+        child(child(entry, "lockscope"), scope)
+        child(child(entry, "locktype"), "write")
+    return node
+
+
+_SUPPORTED_LOCK: Final = _supported_lock()
 
 
 def _same_host(netloc: str, host: str, scheme: str) -> bool:

@@ -1,6 +1,6 @@
 """Locks and dead properties in SQLite, in the state directory, shared by every worker.
 
-Theory of operation. One database file (``dav.sqlite3`` under ``StateDir.sub("dav")``) in WAL
+Theory of operation. One database file (``dav-v1.sqlite3`` under ``StateDir.sub("dav")``) in WAL
 mode, so readers never wait for a writer and each ``--workers`` process opens its own
 connection; ``busy_timeout`` makes a writer wait for another process's short transaction
 instead of failing. Every method here is synchronous and quick (indexed lookups, small
@@ -8,7 +8,8 @@ transactions) and is called through ``asyncio.to_thread`` by the WebDAV methods,
 loop never waits on the disk. A connection is used by one thread at a time (a lock guards
 it). Lock creation checks for conflicts inside one ``BEGIN IMMEDIATE`` transaction, so two
 workers racing for an exclusive lock cannot both get it. Paths are normalised decoded URL
-paths (``porch.app.dav.locks.normalise``). Expired locks are deleted whenever locks are read.
+paths (``porch.app.dav.locks.normalise``). Expired locks are ignored by every read and deleted
+when a lock is taken.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ CREATE TABLE IF NOT EXISTS props (
 CREATE TABLE IF NOT EXISTS locks (
     token TEXT PRIMARY KEY, root TEXT NOT NULL, depth TEXT NOT NULL, scope TEXT NOT NULL,
     owner TEXT NOT NULL, timeout INTEGER NOT NULL, expires REAL NOT NULL,
-    principal TEXT NOT NULL, created INTEGER NOT NULL
+    principal TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS locks_root ON locks (root);
 """
@@ -43,7 +44,7 @@ def _below_pattern(path: str) -> str:
 
 
 def _lock(row: tuple[object, ...]) -> Lock:
-    token, root, depth, scope, owner, timeout, expires, principal, created = row
+    token, root, depth, scope, owner, timeout, expires, principal = row
     return Lock(
         str(token),
         str(root),
@@ -53,7 +54,6 @@ def _lock(row: tuple[object, ...]) -> Lock:
         int(timeout),  # type: ignore[call-overload]
         float(expires),  # type: ignore[arg-type]
         str(principal),
-        bool(created),
     )
 
 
@@ -69,7 +69,7 @@ class DavStore:
     """The locks and dead properties of one ROOT (module docstring)."""
 
     def __init__(self, directory: Path) -> None:
-        self.path = directory / "dav.sqlite3"
+        self.path = directory / "dav-v1.sqlite3"  # the schema version is in the name
         self._guard = threading.Lock()
         self._db = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=10.0
@@ -85,13 +85,23 @@ class DavStore:
 
     # -- dead properties ------------------------------------------------------------------
 
-    def properties(self, path: str) -> dict[PropName, str]:
-        """The dead properties of ``path``: (namespace, name) -> serialised element."""
+    def properties_within(self, path: str, *, members: bool) -> dict[str, dict[PropName, str]]:
+        """The dead properties of ``path`` and, with ``members``, of the paths directly in
+        it: path -> (namespace, name) -> value, in one query (PROPFIND Depth 1)."""
         with self._guard:
-            rows = self._db.execute(
-                "SELECT namespace, name, value FROM props WHERE path = ?", (path,)
-            ).fetchall()
-        return {(ns, name): value for ns, name, value in rows}
+            if members:
+                rows = self._db.execute(
+                    "SELECT path, namespace, name, value FROM props WHERE path = ? OR path GLOB ?",
+                    (path, _below_pattern(path)),
+                ).fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT path, namespace, name, value FROM props WHERE path = ?", (path,)
+                ).fetchall()
+        found: dict[str, dict[PropName, str]] = {}
+        for where, namespace, name, value in rows:
+            found.setdefault(where, {})[(namespace, name)] = value
+        return found
 
     def change_properties(self, path: str, changes: Iterable[PropChange]) -> None:
         """Apply PROPPATCH instructions in order, all in one transaction."""
@@ -164,10 +174,9 @@ class DavStore:
             ancestors.append(current)
         marks = ",".join("?" * len(ancestors))
         with self._guard:
-            self._db.execute("DELETE FROM locks WHERE expires <= ?", (now,))
             rows = self._db.execute(
-                f"SELECT * FROM locks WHERE root IN ({marks}) OR root GLOB ?",  # noqa: S608
-                (*ancestors, _below_pattern(path)),
+                f"SELECT * FROM locks WHERE (root IN ({marks}) OR root GLOB ?) AND expires > ?",  # noqa: S608
+                (*ancestors, _below_pattern(path), now),
             ).fetchall()
         return [_lock(row) for row in rows]
 
@@ -179,10 +188,8 @@ class DavStore:
         owner: str,
         timeout: int,
         principal: str,
-        created: bool = False,
     ) -> Lock:
-        """Grant a new lock, or raise ``LockConflict`` with the lock that prevents it.
-        ``created``: the lock is of an unmapped URL, whose empty file the caller makes."""
+        """Grant a new lock, or raise ``LockConflict`` with the lock that prevents it."""
         now = time.time()
         with self._guard:
             self._db.execute("BEGIN IMMEDIATE")
@@ -202,10 +209,9 @@ class DavStore:
                     timeout,
                     now + timeout,
                     principal,
-                    created,
                 )
                 self._db.execute(
-                    "INSERT INTO locks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO locks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         lock.token,
                         lock.root,
@@ -215,7 +221,6 @@ class DavStore:
                         lock.timeout,
                         lock.expires,
                         lock.principal,
-                        int(lock.created),
                     ),
                 )
             except BaseException:
@@ -232,7 +237,9 @@ class DavStore:
                 "UPDATE locks SET timeout = ?, expires = ? WHERE token = ? AND expires > ?",
                 (timeout, now + timeout, token, now),
             )
-            row = self._db.execute("SELECT * FROM locks WHERE token = ?", (token,)).fetchone()
+            row = self._db.execute(
+                "SELECT * FROM locks WHERE token = ? AND expires > ?", (token, now)
+            ).fetchone()
         return None if row is None else _lock(row)
 
     def unlock(self, token: str) -> Lock | None:
