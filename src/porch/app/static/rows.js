@@ -13,7 +13,9 @@ const PREVIEWABLE = new Set(["image", "audio", "video", "text", "code"]);
 const changeListeners = [];
 
 export const rows = () => $$("tr", rowsBody);
-export const nameLink = (row) => $("td.name a", row);
+// The row's first link is its name's. A tag-only query: Chromium matches "td.name a" against
+// the whole document's td.name elements, which made every pass over 10,000 rows quadratic.
+export const nameLink = (row) => row.querySelector("a");
 export const canPreview = (row) => PREVIEWABLE.has(row.dataset.type);
 export const visibleRows = () => rows().filter((row) => !row.hidden);
 

@@ -9,6 +9,7 @@ import { $, $$, doc } from "./dom.js";
 import { nameLink, onRowsChanged, rows, rowsBody, selectedRow, visibleRows } from "./rows.js";
 
 const checked = new Set();
+const boxes = new WeakMap(); // row -> its checkbox (no per-row query: see rows.js nameLink)
 const listeners = [];
 let anchor = null;
 
@@ -46,7 +47,7 @@ function mark(row, on) {
   if (on) checked.add(row);
   else checked.delete(row);
   row.classList.toggle("checked", on);
-  const box = $("td.check input", row);
+  const box = boxes.get(row);
   if (box) box.checked = on;
 }
 
@@ -84,7 +85,7 @@ function decorate() {
   checked.clear();
   anchor = null;
   for (const row of rows()) {
-    if ($("td.check", row)) continue;
+    if (row.firstElementChild && row.firstElementChild.classList.contains("check")) continue;
     const cell = doc.createElement("td");
     cell.className = "check";
     if (selectable(row)) {
@@ -93,6 +94,7 @@ function decorate() {
       box.tabIndex = -1; // x toggles the cursor's row; keep Tab stops few
       box.setAttribute("aria-label", "Select " + nameLink(row).textContent);
       cell.append(box);
+      boxes.set(row, box);
     }
     row.prepend(cell);
   }
