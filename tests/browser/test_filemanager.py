@@ -231,6 +231,7 @@ def test_select_all_and_delete_with_the_keyboard(
     page.keyboard.press("Delete")
     wait_rows(page, [])
     assert sorted(os.listdir(site / "docs")) == []
+    assert page.inner_text("main .empty:not(.no-match)") == "This directory is empty."
 
 
 def test_folder_upload_keeps_the_tree(

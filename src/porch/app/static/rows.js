@@ -116,8 +116,12 @@ export async function refreshRows(names = []) {
   const freshRows = fresh.getElementById("rows");
   if (!freshRows) return;
   rowsBody.replaceChildren(...Array.from(freshRows.childNodes, (node) => doc.importNode(node, true)));
+  // "This directory is empty." as the fresh page has it (gone after an upload, back after
+  // the last file is deleted).
   const empty = $("main .empty:not(.no-match)");
-  if (empty && rows().some((row) => row.dataset.type !== "parent")) empty.remove();
+  const freshEmpty = fresh.querySelector("main .empty:not(.no-match)");
+  if (empty) empty.remove();
+  if (freshEmpty) noMatch.before(doc.importNode(freshEmpty, true));
   selected = null;
   decorateRows();
   applyFilter();
