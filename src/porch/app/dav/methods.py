@@ -15,20 +15,19 @@ LOCK, UNLOCK and PUT into the served tree. Each method, before touching anything
 The file work runs in worker threads (``asyncio.to_thread``) through ``fsops`` (staged,
 fsynced, renamed into place) and the trash takes what an overwrite or deletion removes,
 naming its entries in ``Porch-Trash-Id``. Locks and dead properties live in SQLite
-(``store.py``), also reached from worker threads only.
+(``store.py``), also reached from worker threads only; ``properties.py`` describes resources,
+``xml.py`` parses and builds the bodies, ``locks.py`` holds the lock and ``If`` rules.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import datetime
 import errno
 import os
 import stat
 import unicodedata
 import urllib.parse
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,9 +48,10 @@ from porch.app.dav.locks import (
     parse_timeout,
     submitted_tokens,
 )
+from porch.app.dav.properties import activelock, describe, quote_href
 from porch.app.dav.store import DavStore, LockConflict
 from porch.app.dav.xml import DAV, Propstat, child, element
-from porch.app.files import content_type, validators
+from porch.app.files import validators
 from porch.app.multipart import form_boundary
 from porch.app.paths import check_name, confine, listable
 from porch.app.trash import TRASH_HEADER, Trash
@@ -65,7 +65,7 @@ from porch.app.uploads import (
 )
 from porch.app.usertemplates import names_template_source
 from porch.config import Config
-from porch.http import Headers, HTTPError, Request, Response, format_http_date, negotiate
+from porch.http import Headers, HTTPError, Request, Response, negotiate
 from porch.http.auth import Access
 from porch.http.conditional import Outcome, evaluate_preconditions
 
@@ -75,19 +75,6 @@ DAV_METHODS: Final = frozenset(
 """The methods WebDAV adds (PUT and OPTIONS are shared with plain HTTP)."""
 WRITE_METHODS: Final = ("PUT", "DELETE", "MKCOL", "COPY", "MOVE", "PROPPATCH", "LOCK", "UNLOCK")
 XML_TYPE: Final = 'application/xml; charset="utf-8"'
-_LIVE: Final = (
-    "resourcetype",
-    "getcontentlength",
-    "getlastmodified",
-    "getetag",
-    "getcontenttype",
-    "creationdate",
-    "displayname",
-    "supportedlock",
-    "lockdiscovery",
-)
-_QUOTA: Final = ("quota-available-bytes", "quota-used-bytes")
-_SAFE_SEGMENT: Final = "!$&'()*+,;=:@~"
 _ERROR_TYPES: Final = ("application/xml", "text/xml", "application/json", "text/html")
 
 T = TypeVar("T")
@@ -113,19 +100,6 @@ class Target:
     @property
     def is_root(self) -> bool:
         return self.url == "/"
-
-
-def _quote(url: str, root_path: str, *, collection: bool) -> str:
-    names = [n for n in url.split("/") if n]
-    href = root_path + "/" + "/".join(urllib.parse.quote(n, safe=_SAFE_SEGMENT) for n in names)
-    if collection and not href.endswith("/"):
-        href += "/"
-    return href
-
-
-def _iso_date(timestamp: float) -> str:
-    moment = datetime.datetime.fromtimestamp(timestamp, datetime.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _is_dir(info: os.stat_result) -> bool:
@@ -409,7 +383,7 @@ class Dav:
         members = depth == "1" and _is_dir(info)
         dead = self.store.properties_within(target.url, members=members)
         locks = self.store.locks_affecting(target.url)
-        self._describe(root, request, target.url, real, info, asked, dead, locks)
+        describe(root, request.root_path, target.url, real, info, asked, dead, locks)
         if members:
             try:
                 entries = sorted(os.scandir(real), key=lambda e: e.name)
@@ -433,105 +407,8 @@ class Dav:
                     member = os.stat(entry.path)
                 except OSError:
                     continue
-                self._describe(root, request, url, entry.path, member, asked, dead, locks)
+                describe(root, request.root_path, url, entry.path, member, asked, dead, locks)
         return davxml.serialise(root)
-
-    def _live(
-        self,
-        name: str,
-        url: str,
-        real: str,
-        info: os.stat_result,
-        locks: list[Lock],
-        root_path: str,
-    ) -> ET.Element | None:
-        """The live property ``name`` of a resource, or None when it has none; ``locks``
-        includes every lock that could cover it."""
-        node = element(name)
-        collection = _is_dir(info)
-        if name == "resourcetype":
-            if collection:
-                child(node, "collection")
-        elif name == "getcontentlength":
-            if collection:
-                return None
-            node.text = str(info.st_size)
-        elif name == "getlastmodified":
-            node.text = format_http_date(info.st_mtime)
-        elif name == "getetag":
-            if collection:
-                return None
-            node.text = validators(info)[0]
-        elif name == "getcontenttype":
-            node.text = "httpd/unix-directory" if collection else content_type(real)
-        elif name == "creationdate":
-            node.text = _iso_date(min(info.st_ctime, info.st_mtime))
-        elif name == "displayname":
-            node.text = url.rsplit("/", 1)[-1] or "/"
-        elif name == "supportedlock":
-            return _SUPPORTED_LOCK  # the same for every resource: built once, shared
-        elif name == "lockdiscovery":
-            for lock in locks:
-                if lock.covers(url):
-                    node.append(self._activelock(lock, root_path))
-        elif name in _QUOTA:
-            if not collection:
-                return None
-            try:
-                disk = os.statvfs(real)
-            except OSError:
-                return None
-            if name == "quota-available-bytes":
-                node.text = str(disk.f_bavail * disk.f_frsize)
-            else:
-                node.text = str((disk.f_blocks - disk.f_bfree) * disk.f_frsize)
-        else:
-            return None
-        return node
-
-    def _describe(
-        self,
-        parent: ET.Element,
-        request: Request,
-        url: str,
-        real: str,
-        info: os.stat_result,
-        asked: davxml.PropfindRequest,
-        properties: dict[str, dict[davxml.PropName, str]],
-        locks: list[Lock],
-    ) -> None:
-        dead = properties.get(url, {})
-        found: list[ET.Element] = []
-        missing: list[ET.Element] = []
-        if asked.kind == "propname":
-            for name in (*_LIVE, *_QUOTA):
-                if self._live(name, url, real, info, locks, request.root_path) is not None:
-                    found.append(element(name))
-            for namespace, local in dead:
-                found.append(element(local, namespace=namespace))
-        else:
-            wanted: list[tuple[str, str]] = []
-            if asked.kind == "allprop":
-                wanted = [(DAV, name) for name in _LIVE]
-                wanted += [n for n in asked.names if n not in wanted]
-                wanted += [n for n in dead if n not in wanted]
-            else:
-                wanted = list(asked.names)
-            for namespace, local in wanted:
-                value: ET.Element | None = None
-                if (namespace, local) in dead:
-                    value = davxml.dead_value(dead[(namespace, local)])
-                elif namespace == DAV:
-                    value = self._live(local, url, real, info, locks, request.root_path)
-                if value is not None:
-                    found.append(value)
-                elif asked.kind == "prop":
-                    missing.append(element(local, namespace=namespace))
-        propstats = [Propstat(200, "OK", found)]
-        if missing:
-            propstats.append(Propstat(404, "Not Found", missing))
-        href = _quote(url, request.root_path, collection=_is_dir(info))
-        davxml.multistatus_response(parent, href, propstats=propstats)
 
     # -- PROPPATCH ------------------------------------------------------------------------
 
@@ -544,7 +421,7 @@ class Dav:
         await self.guard_write(request, target, membership=False)
         protected = [c for c in changes if c.name[0] == DAV]
         root = element("multistatus")
-        href = _quote(target.url, request.root_path, collection=os.path.isdir(target.path))
+        href = quote_href(target.url, request.root_path, collection=os.path.isdir(target.path))
         if protected:
             failed = [element(c.name[1], namespace=c.name[0]) for c in protected]
             others = [
@@ -584,7 +461,7 @@ class Dav:
             sync_directory(target.parent)
 
         await asyncio.to_thread(make)
-        location = _quote(target.url, request.root_path, collection=True)
+        location = quote_href(target.url, request.root_path, collection=True)
         return Response(201, Headers([("Location", location)]), b"")
 
     def allow(self) -> str:
@@ -658,7 +535,7 @@ class Dav:
         if trashed:
             headers.set(TRASH_HEADER, ", ".join(trashed))
         if created:
-            headers.set("Location", _quote(target.url, request.root_path, collection=False))
+            headers.set("Location", quote_href(target.url, request.root_path, collection=False))
             return Response(201, headers, b"")
         return Response(204, headers)
 
@@ -726,7 +603,7 @@ class Dav:
         base = parent_of(target.url)
         for relative in outcome.failed:
             url = (base.rstrip("/") + "/" + relative) if base != "/" else "/" + relative
-            href = _quote(url, request.root_path, collection=False)
+            href = quote_href(url, request.root_path, collection=False)
             davxml.multistatus_response(root, href, status=(403, "Forbidden"))
         headers.set("Content-Type", XML_TYPE)
         return Response(207, headers, davxml.serialise(root))
@@ -788,7 +665,7 @@ class Dav:
             return self._failures(request, destination, outcome, headers)
         if exists:
             return Response(204, headers)
-        location = _quote(
+        location = quote_href(
             destination.url, request.root_path, collection=os.path.isdir(destination.path)
         )
         headers.set("Location", location)
@@ -820,21 +697,9 @@ class Dav:
 
     # -- LOCK and UNLOCK ----------------------------------------------------------------------
 
-    def _activelock(self, lock: Lock, root_path: str) -> ET.Element:
-        node = element("activelock")
-        child(child(node, "locktype"), "write")
-        child(child(node, "lockscope"), lock.scope)
-        child(node, "depth", "infinity" if lock.depth == "infinity" else "0")
-        if lock.owner:
-            node.append(davxml.dead_value(lock.owner))
-        child(node, "timeout", f"Second-{lock.timeout}")
-        child(child(node, "locktoken"), "href", lock.token)
-        child(child(node, "lockroot"), "href", _quote(lock.root, root_path, collection=False))
-        return node
-
     def _lock_body(self, lock: Lock, root_path: str) -> bytes:
         prop = element("prop")
-        child(prop, "lockdiscovery").append(self._activelock(lock, root_path))
+        child(prop, "lockdiscovery").append(activelock(lock, root_path))
         return davxml.serialise(prop)
 
     async def do_lock(self, request: Request, who: Principal) -> Response:
@@ -920,18 +785,6 @@ class Dav:
             raise DavError(409, "lock-token-matches-request-uri", "no such lock on this resource")
         await self._db(self.store.unlock, token)
         return Response(204, Headers())
-
-
-def _supported_lock() -> ET.Element:
-    node = element("supportedlock")
-    for scope in ("exclusive", "shared"):
-        entry = child(node, "lockentry")
-        child(child(entry, "lockscope"), scope)
-        child(child(entry, "locktype"), "write")
-    return node
-
-
-_SUPPORTED_LOCK: Final = _supported_lock()
 
 
 def _same_host(netloc: str, host: str, scheme: str) -> bool:
