@@ -179,10 +179,12 @@ def test_delete_goes_to_the_trash_and_undo_brings_it_back(
     assert (site / "hello.txt").read_text() == "hello, porch\n"
     assert (site / "data.bin").read_bytes() == bytes(range(256)) * 1024
     assert page.locator("#toasts .toast-text").inner_text() == "Restored 3 items"
-    # A folder goes to the trash whole, and comes back whole.
+    # A folder goes to the trash whole, and comes back whole (Ctrl+Z presses Undo).
     row(page, "docs/").locator("td.name a").focus()
     page.keyboard.press("Delete")
-    page.locator("#toasts .toast-undo").click()
+    page.locator("#toasts .toast-undo").wait_for()
+    assert not (site / "docs").exists()
+    page.keyboard.press("Control+z")
     row(page, "docs/").wait_for()
     assert (site / "docs" / "note.md").read_text() == "# note\n"
     tab.assert_clean()

@@ -33,6 +33,8 @@ const describe = (names) => (names.length === 1 ? `“${names[0]}”` : `${names
 
 // -- Toasts ------------------------------------------------------------------------------
 
+let lastUndo = null;
+
 /** Show `message` at the bottom of the page; `undo` adds an Undo button calling it. Errors
     stay until closed; the rest go after a while. */
 function toast(message, { undo = null, error = false } = {}) {
@@ -53,6 +55,7 @@ function toast(message, { undo = null, error = false } = {}) {
       undo();
     });
     item.append(button);
+    lastUndo = button; // Ctrl/⌘+Z presses it while the toast shows
   }
   const close = doc.createElement("button");
   close.type = "button";
@@ -353,10 +356,18 @@ function wireDragging() {
 // -- Keys and wiring ---------------------------------------------------------------------
 
 function onKey(event) {
-  if (event.altKey || event.ctrlKey || ($("dialog[open]") && event.key !== "?")) return;
   const target = event.target;
-  if (target.closest && target.closest("input:not([type=checkbox]), textarea, select, [contenteditable]"))
+  const typing =
+    target.closest && target.closest("input:not([type=checkbox]), textarea, select, [contenteditable]");
+  if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z" && !typing && !$("dialog[open]")) {
+    if (lastUndo && lastUndo.isConnected) {
+      event.preventDefault();
+      lastUndo.click();
+    }
     return;
+  }
+  if (event.altKey || event.ctrlKey || ($("dialog[open]") && event.key !== "?")) return;
+  if (typing) return;
   const run = {
     F2: rename,
     Delete: deleteRows,
