@@ -291,6 +291,14 @@ async function showPicker(folder) {
     item.textContent = "No folders in here";
     list.append(item);
   }
+  // Keyboard users land on the first folder (Tab walks the list, Enter opens one).
+  const first = $(".picker-folder", list);
+  (
+    first ||
+    $("#move-ok:not(:disabled)") ||
+    $("#picker-up:not(:disabled)") ||
+    $("#move-dialog [data-close]")
+  ).focus();
 }
 
 function openPicker() {
