@@ -184,7 +184,7 @@ const hasFiles = (event) =>
   event.dataTransfer && Array.from(event.dataTransfer.types || []).includes("Files");
 
 /** The file picker, the form's button and the whole page as a drop target (when the page has
-    an upload form). */
+    an upload form, or a module took drops with takeDrops; the drop zone is then the table). */
 export function wireUploads() {
   const form = $("#dropzone");
   if (!form && !dropHandlers.length) return;
