@@ -12,11 +12,17 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 # Debian's Chromium drives the browser tests (never a downloaded browser build); curl is used
-# by the end-to-end tests as a real client; wrk by the benchmark harness's smoke test.
+# by the end-to-end tests as a real client; wrk by the benchmark harness's smoke test; the
+# WebDAV clients by the WebDAV end-to-end tests.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+# WebDAV clients for tests/e2e/test_dav_*.py (issue 13): litmus, rclone, cadaver, davfs2.
+command -v litmus >/dev/null 2>&1 || missing+=(litmus)
+command -v rclone >/dev/null 2>&1 || missing+=(rclone)
+command -v cadaver >/dev/null 2>&1 || missing+=(cadaver)
+{ command -v mount.davfs || [ -x /usr/sbin/mount.davfs ]; } >/dev/null 2>&1 || missing+=(davfs2)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq

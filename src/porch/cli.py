@@ -22,7 +22,7 @@ from porch.app.auth import check_hash, hash_password
 from porch.app.routes import RouteLoadError
 from porch.config import Config
 from porch.configfile import ConfigFileError, load_defaults
-from porch.http.auth import Access, Account, Grant, parse_account, parse_grants
+from porch.http.auth import NO_ACCESS_CONTROL, Access, Account, Grant, parse_account, parse_grants
 from porch.runtime import ConfigError, Runtime
 from porch.server import StartupError, run
 from porch.server.workers import run_workers
@@ -208,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a QR code of the LAN URL at start (use with --host 0.0.0.0)",
     )
     add_security_arguments(parser, positive_int)
+    add_dav_arguments(parser, positive_int)
     parser.add_argument("--version", action="version", version=f"porch {__version__}")
     return parser
 
@@ -256,6 +257,42 @@ def add_security_arguments(
     )
 
 
+def add_dav_arguments(
+    parser: argparse.ArgumentParser, positive_int: Callable[[str], float | int]
+) -> None:
+    """WebDAV and the trash (issue 13, docs/webdav.md)."""
+    dav = parser.add_argument_group("WebDAV and the trash (see docs/webdav.md)")
+    dav.add_argument(
+        "--trash",
+        metavar="DIR",
+        help="keep overwritten and deleted items here, for undo (outside ROOT, or ROOT/.NAME)",
+    )
+    dav.add_argument(
+        "--max-dav-body",
+        type=positive_int,
+        default=config.DEFAULT_MAX_DAV_BODY,
+        metavar="BYTES",
+        help="largest PROPFIND/PROPPATCH/LOCK XML body (413 above)",
+    )
+    dav.add_argument(
+        "--max-lock-timeout",
+        type=positive_int,
+        default=config.DEFAULT_MAX_LOCK_TIMEOUT,
+        metavar="SECONDS",
+        help="longest WebDAV lock granted (Timeout: Infinite gets this)",
+    )
+
+
+def with_dav(settings: Config, args: argparse.Namespace) -> Config:
+    """``settings`` with the WebDAV and trash fields (checked by ``Config.validate``)."""
+    return dataclasses.replace(
+        settings,
+        trash=Path(args.trash) if args.trash is not None else None,
+        max_dav_body=int(args.max_dav_body),
+        max_lock_timeout=int(args.max_lock_timeout),
+    )
+
+
 def with_security(
     settings: Config, args: argparse.Namespace, parser: argparse.ArgumentParser
 ) -> Config:
@@ -282,7 +319,7 @@ def with_security(
         if any(a.name == account.name for a in accounts):
             parser.error(f"{where}: user {account.name!r} is defined twice")
         accounts.append(account)
-    anonymous: tuple[Grant, ...] = (Grant(Access.NONE),) if accounts else (Grant(Access.WRITE),)
+    anonymous: tuple[Grant, ...] = (Grant(Access.NONE),) if accounts else NO_ACCESS_CONTROL
     if args.anonymous is not None:
         try:
             anonymous = parse_grants(args.anonymous)
@@ -378,7 +415,7 @@ def runtime_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
         qr=args.qr,
         state_dir=Path(args.state_dir) if args.state_dir else None,
     )
-    settings = with_security(settings, args, parser)
+    settings = with_dav(with_security(settings, args, parser), args)
     try:
         return settings.validate()
     except ConfigError as error:

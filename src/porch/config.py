@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from porch.http.auth import Access, Account, Grant
+from porch.http.auth import NO_ACCESS_CONTROL, Account, Grant
 
 if TYPE_CHECKING:
     from porch.runtime import Runtime
@@ -40,6 +40,9 @@ DEFAULT_COMPRESS_MIN_BYTES = 1024
 # Performance (issue 6): a client that stops reading a response is cut off.
 DEFAULT_SEND_TIMEOUT = 60.0
 """Seconds a response may wait for the client to read any of it (nginx ``send_timeout``)."""
+# WebDAV (issue 13, docs/webdav.md): the largest XML body read, the longest lock (seconds).
+DEFAULT_MAX_DAV_BODY = 1024 * 1024
+DEFAULT_MAX_LOCK_TIMEOUT = 3600
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,9 +89,10 @@ class Config:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     accounts: tuple[Account, ...] = ()
-    anonymous: tuple[Grant, ...] = (Grant(Access.WRITE),)
-    """What clients without credentials may do; write (no access control) only when there are
-    no accounts: writes still need uploads to be on. ``porch.cli`` picks none with accounts."""
+    anonymous: tuple[Grant, ...] = NO_ACCESS_CONTROL
+    """What clients without credentials may do. The default (no access control) reads
+    everything and uploads into ``upload_dir`` when set, nothing else (``NO_ACCESS_CONTROL``);
+    ``porch.cli`` picks none with accounts."""
     cors: bool = False
 
     # The listing page as a web app (issue 7, docs/webapp.md): --qr prints a QR code of the
@@ -100,6 +104,12 @@ class Config:
     # and properties, resumable-upload partials, thumbnail and checksum caches. None: the
     # default for this root (porch.app.state.default_state_dir).
     state_dir: Path | None = None
+    # WebDAV, grants and the trash (issue 13, docs/webdav.md): where overwritten and deleted
+    # items go (absolute, resolved, outside the served tree or hidden); None deletes for good.
+    trash: Path | None = None
+    # The largest PROPFIND/PROPPATCH/LOCK XML body read, and the longest lock granted (s).
+    max_dav_body: int = DEFAULT_MAX_DAV_BODY
+    max_lock_timeout: int = DEFAULT_MAX_LOCK_TIMEOUT
 
     # The wire core (issue 18): the credentials file the accounts came from, so that
     # ``validate`` can refuse it inside ROOT as it refuses a TLS key there.

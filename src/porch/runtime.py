@@ -96,6 +96,29 @@ def _tls(config: Config, root: Path) -> tuple[Path | None, Path | None, ssl.SSLC
     return Path(cert).resolve(), Path(key).resolve(), context
 
 
+def _trash(config: Config, root: Path) -> Path | None:
+    """The trash (issue 13), made if missing: never served, so outside ROOT, or directly in
+    it under a hidden name while hidden names are not served (never inside a folder a DELETE
+    or MOVE could take into the trash itself)."""
+    if config.trash is None:
+        return None
+    trash = Path(os.path.realpath(Path(config.trash).expanduser()))
+    if _inside(root, trash):
+        inside = Path(os.path.relpath(trash, root)).parts
+        if trash == root or config.hidden or len(inside) != 1 or inside[0][0] != ".":
+            raise ConfigError(
+                "--trash: the trash would be served or moved; put it outside ROOT "
+                "or directly in it under a hidden name (ROOT/.trash)"
+            )
+    try:
+        trash.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"--trash: cannot create {config.trash}: {error.strerror}") from None
+    if not os.access(trash, os.W_OK | os.X_OK):
+        raise ConfigError(f"--trash: not writable: {config.trash}")
+    return trash
+
+
 def validate(config: Config) -> Runtime:
     """Check ``config`` once and build what the server runs with; ``ConfigError`` on a fault.
 
@@ -120,5 +143,6 @@ def validate(config: Config) -> Runtime:
         tls_cert=tls_cert,
         tls_key=tls_key,
         state_dir=_state_dir(config, root),
+        trash=_trash(config, root),
     )
     return Runtime(resolved, networks, context)

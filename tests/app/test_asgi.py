@@ -194,3 +194,25 @@ def test_listing_links_stay_under_the_mount_prefix(root: Path) -> None:
     )
     assert status == 200
     assert css
+
+
+def test_webdav_under_a_prefix(root: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    state = tmp_path_factory.mktemp("state")
+    app = porch.asgi.app(root, anonymous=parse_grants("write"), state_dir=state)
+    assert call(app, "/files/new", method="MKCOL", root_path="/files")[0] == 201
+    moved = [(b"host", b"test"), (b"destination", b"http://test/files/new/b.txt")]
+    status, headers, _, _ = call(
+        app, "/files/a.txt", method="COPY", root_path="/files", headers=moved
+    )
+    assert status == 201
+    assert headers["location"] == "/files/new/b.txt"
+    assert (root / "new" / "b.txt").read_text() == "hello asgi\n"
+    outside = [(b"host", b"test"), (b"destination", b"/elsewhere/b.txt")]
+    assert call(app, "/files/a.txt", method="COPY", root_path="/files", headers=outside)[0] == 403
+    depth = [(b"host", b"test"), (b"depth", b"1")]
+    status, _, body, _ = call(
+        app, "/files/new/", method="PROPFIND", root_path="/files", headers=depth
+    )
+    assert status == 207
+    assert b"<D:href>/files/new/</D:href>" in body
+    assert b"<D:href>/files/new/b.txt</D:href>" in body

@@ -391,5 +391,5 @@ def test_browser_gets_303_script_gets_json(root: Path, updir: Path) -> None:
 def test_without_upload_dir_405(root: Path) -> None:
     response = client(root, None).post("/x", body=b"1")
     assert response.status == 405
-    assert response.headers.get("allow") == "GET, HEAD, OPTIONS"
+    assert response.headers.get("allow") == "GET, HEAD, OPTIONS, PROPFIND"
     assert not (root / "x").exists()

@@ -248,7 +248,7 @@ DEFAULT_HEADER_LIMIT = 16 * 1024
     [
         (b"GET /hello.txt HTTP/1.1\r\n\r\n", 400),
         (b"GET /hello.txt HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400),
-        (b"PROPFIND /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", 501),
+        (b"REPORT /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", 501),
         (raw("GET", "/" + "u" * (DEFAULT_URL_LIMIT - 1)), 404),
         (raw("GET", "/" + "u" * DEFAULT_URL_LIMIT), 414),
         (raw("GET", "/hello.txt?q=" + "u" * (DEFAULT_URL_LIMIT - 13)), 200),

@@ -182,14 +182,17 @@ def test_basic_auth_flow_over_https(
     assert wrong.status_code == 401
     right = requests.get(url, auth=("reader", "r-pass"), verify=ca, timeout=5)
     assert (right.status_code, right.content) == (200, b"hello, porch\n")
-    # A reader may not write; a writer gets past the rules to dispatch (uploads off: 405).
+    # A reader may not write; a writer's grant covers the served tree (issue 13: WebDAV).
     assert (
         requests.put(url, data=b"x", auth=("reader", "r-pass"), verify=ca, timeout=5).status_code
         == 403
     )
-    written = requests.put(url, data=b"x", auth=("writer", "w-pass"), verify=ca, timeout=5)
-    assert written.status_code == 405
     assert (site / "hello.txt").read_text() == "hello, porch\n"
+    new = f"{server.url}/dir/new.txt"
+    (site / "dir").mkdir()
+    written = requests.put(new, data=b"x", auth=("writer", "w-pass"), verify=ca, timeout=5)
+    assert written.status_code == 201
+    assert (site / "dir" / "new.txt").read_bytes() == b"x"
 
 
 def test_auth_flags_and_anonymous_prefix(porch: Start, site: Path) -> None:

@@ -230,7 +230,7 @@ def test_without_upload_dir_post_and_put_are_405(porch: Start, site: Path) -> No
     for method in ("POST", "PUT"):
         response = send(server, head(method, "/new.txt", "Content-Length: 2") + b"hi", method)
         assert response.status == 405
-        assert response.header("allow") == "GET, HEAD, OPTIONS"
+        assert response.header("allow") == "GET, HEAD, OPTIONS, PROPFIND"
     assert sorted(p.name for p in site.rglob("*")) == before
 
 
@@ -238,7 +238,7 @@ def test_with_upload_dir_allow_lists_post_and_put(porch: Start, site: Path, updi
     server = porch(site, "--upload-dir", str(updir))
     response = send(server, head("DELETE", "/hello.txt"), "DELETE")
     assert response.status == 405
-    assert response.header("allow") == "GET, HEAD, POST, PUT, OPTIONS"
+    assert response.header("allow") == "GET, HEAD, POST, PUT, OPTIONS, PROPFIND"
 
 
 # -- broken uploads leave nothing ------------------------------------------------------------

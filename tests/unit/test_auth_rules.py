@@ -52,9 +52,16 @@ def test_parse_basic_refuses_malformed(header: str) -> None:
         ("GET", Access.READ),
         ("HEAD", Access.READ),
         ("OPTIONS", Access.READ),
-        ("POST", Access.WRITE),
-        ("PUT", Access.WRITE),
+        ("PROPFIND", Access.READ),
+        ("COPY", Access.READ),  # its write lands at the Destination, checked there
+        ("POST", Access.ADD),  # creating needs add; overwriting is checked by the operation
+        ("PUT", Access.ADD),
+        ("MKCOL", Access.ADD),
+        ("LOCK", Access.ADD),
+        ("UNLOCK", Access.ADD),
         ("DELETE", Access.WRITE),
+        ("MOVE", Access.WRITE),
+        ("PROPPATCH", Access.WRITE),
         ("PATCH", Access.WRITE),
         ("TRACE", Access.WRITE),  # anything not known to be a read fails closed
     ],

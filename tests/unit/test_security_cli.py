@@ -8,7 +8,7 @@ import pytest
 
 from porch import cli
 from porch.config import Config
-from porch.http.auth import Access, Grant
+from porch.http.auth import Access, Grant, parse_grants
 from tests.security_helpers import quick_hash
 
 
@@ -27,7 +27,9 @@ def refused(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 def test_defaults_without_users_leave_access_to_upload_dir(tmp_path: Path) -> None:
     config = settings(str(tmp_path))
     assert config.accounts == ()
-    assert config.anonymous == (Grant(Access.WRITE),)
+    # Uploads into --upload-dir as before; the served tree stays read-only (issue 13).
+    assert config.anonymous == (Grant(Access.WRITE, uploads_only=True),)
+    assert config.anonymous != parse_grants("write")
     assert config.cors is False
 
 

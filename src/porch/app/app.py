@@ -16,7 +16,8 @@ import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
-from porch.app.auth import Guard
+from porch.app.auth import Guard, Principal
+from porch.app.dav.methods import DAV_METHODS, Dav
 from porch.app.files import (
     OpenFile,
     ReadOptions,
@@ -25,7 +26,7 @@ from porch.app.files import (
     file_response,
     open_regular,
 )
-from porch.app.listing import STATIC_PREFIX, UploadForm, listing_response
+from porch.app.listing import READ_ONLY, STATIC_PREFIX, FileRights, UploadForm, listing_response
 from porch.app.pages import error_response
 from porch.app.paths import OpenCache, resolve, url_segments
 from porch.app.qr import QR_PATH, qr_response
@@ -34,11 +35,14 @@ from porch.app.reserved import Reserved
 from porch.app.routes import HandlerT, Routes, install_routes
 from porch.app.security import HEALTH_PATH, finish, health_response, is_preflight
 from porch.app.security import preflight_response as cors_preflight
+from porch.app.state import StateDir, default_state_dir
 from porch.app.timepage import TIME_PATH, time_page
+from porch.app.trash import TRASH_PATH, Trash
 from porch.app.uploads import Uploads
 from porch.app.usertemplates import UserTemplates
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response, ServerFault
+from porch.http.auth import Access
 
 log = logging.getLogger("porch.app")
 
@@ -69,6 +73,22 @@ class App:
             compress_min_bytes=config.compress_min_bytes,
         )
         self.opened = OpenCache()  # the hot path past resolve (porch.app.paths explains)
+        # WebDAV and the trash (issue 13, docs/webdav.md); the state directory is made on
+        # first use of a lock or property.
+        self.trash = (
+            Trash(config.trash, self.root, hidden=config.hidden)
+            if config.trash is not None
+            else None
+        )
+        if self.uploads is not None and self.trash is not None:
+            self.uploads.keep = self.trash.keep
+        self.dav = Dav(
+            config,
+            lambda: StateDir(config.state_dir or default_state_dir(config.root), config.root).sub(
+                "dav"
+            ),
+            self.trash,
+        )
         # porch's own URLs under /-/ (porch.app.reserved); features add theirs the same way.
         self.reserved = Reserved()
         self.reserved.add(
@@ -76,6 +96,9 @@ class App:
         )
         self.reserved.add(STATIC_PREFIX, self.serve_static, prefix=True)
         self.reserved.add(QR_PATH, lambda r: qr_response(r, self.config.host))
+        if self.trash is not None:
+            # Public: each item is judged against its original URL, not /-/trash/ itself.
+            self.reserved.add(TRASH_PATH, self.answer_trash, methods=None, public=True, prefix=True)
         if config.builtin_routes:
             self.routes.add(TIME_PATH, time_page, builtin=True)
         install_routes(self, config.routes)  # RouteLoadError: porch.cli reports it, exits 2
@@ -120,18 +143,25 @@ class App:
             return await entry.answer(request)
         if self.config.cors and is_preflight(request):
             return cors_preflight()
-        if not self.guard.open:
-            await self.guard.check(request)
+        who = self.guard.nobody if self.guard.open else await self.guard.check(request)
         if entry is not None:
             return await entry.answer(request)
-        return await self.dispatch(request)
+        return await self.dispatch(request, who)
 
-    def allowed_methods(self) -> tuple[str, ...]:
-        """The methods a file or directory URL accepts."""
+    async def answer_trash(self, request: Request) -> Response:
+        """``/-/trash/``: the items the caller may write at their original URL
+        (porch.app.trash judges each against its own URL)."""
+        assert self.trash is not None  # registered only with a trash
+        return await self.trash.respond(request, await self.guard.principal(request))
+
+    def allowed_methods(self, who: Principal | None = None) -> tuple[str, ...]:
+        """The methods a file or directory URL accepts (for ``who``, when known)."""
         uploads = ("POST", "PUT") if self.uploads is not None else ()
-        return (*READ_METHODS, *uploads, "OPTIONS")
+        if who is not None and who.writes_tree():
+            return (*READ_METHODS, "POST", "OPTIONS", "PROPFIND", *self.dav.write_methods)
+        return (*READ_METHODS, *uploads, "OPTIONS", "PROPFIND")
 
-    async def dispatch(self, request: Request) -> Response:
+    async def dispatch(self, request: Request, who: Principal) -> Response:
         """Route ``request`` to what answers it; raises ``HTTPError`` for refusals."""
         response = await self.routes.dispatch(request)
         if response is None:
@@ -140,16 +170,27 @@ class App:
             return response
         method = request.method
         if method in READ_METHODS:
-            return self.serve_path(request)
-        if method in ("POST", "PUT") and self.uploads is not None:
-            return await self.uploads.handle(request)
-        allowed = ", ".join(self.allowed_methods())
+            return self.serve_path(request, who)
+        uploads = self.uploads
+        if method in ("POST", "PUT") and uploads is not None and uploads.takes(request, who):
+            # Replacing a file needs write; add may only create (a drop box).
+            replace = who.level(request.path) >= Access.WRITE
+            return await uploads.handle(request, replace=replace)
+        if (
+            method == "PROPFIND"
+            or ((method in DAV_METHODS or method in ("PUT", "POST")) and who.writes_tree())
+            or (method == "COPY" and not self.guard.open)  # judged at its Destination
+        ):
+            return await self.dav.handle(request, who)
+        allowed = ", ".join(self.allowed_methods(who))
         if method == "OPTIONS":
-            return Response(204, Headers([("Allow", allowed)]))
+            headers = Headers([("Allow", allowed)])
+            self.dav.options_headers(headers)
+            return Response(204, headers)
         raise HTTPError(405, f"{method} is not allowed here", {"Allow": allowed})
 
-    def serve_path(self, request: Request) -> Response:
-        """GET/HEAD of a file or directory under the root."""
+    def serve_path(self, request: Request, who: Principal | None = None) -> Response:
+        """GET/HEAD of a file or directory under the root (``who``: for the listing page)."""
         cached = self.opened.open(request.path)
         if cached is not None:
             path, fd, info = cached
@@ -167,13 +208,15 @@ class App:
             # A segment over the file system's NAME_MAX: no such file can exist.
             raise HTTPError(404, "not found") from None
         if stat.S_ISDIR(info.st_mode):
-            return self.serve_directory(request, str(real))
+            return self.serve_directory(request, str(real), who)
         path = str(real)
         fd, info = open_regular(path)
         self.opened.remember(request.path, path, info)
         return self.serve_file(request, request.path, OpenFile(path, fd, info))
 
-    def serve_directory(self, request: Request, real: str) -> Response:
+    def serve_directory(
+        self, request: Request, real: str, who: Principal | None = None
+    ) -> Response:
         """A directory: redirect to the slash form, then index.html, then a listing."""
         if not request.path.endswith("/"):
             return self.redirect_to_slash(request)
@@ -184,7 +227,7 @@ class App:
             index = str(resolve(self.root, index_url, hidden=self.config.hidden))
             fd, info = open_regular(index)
         except HTTPError:
-            return self.list_directory(request, real)
+            return self.list_directory(request, real, who)
         return self.serve_file(request, index_url, OpenFile(index, fd, info))
 
     def redirect_to_slash(self, request: Request) -> Response:
@@ -209,7 +252,7 @@ class App:
             response.headers.set("Content-Disposition", attachment_disposition(name))
         return response
 
-    def list_directory(self, request: Request, real: str) -> Response:
+    def list_directory(self, request: Request, real: str, who: Principal | None = None) -> Response:
         """A directory without index.html: text, HTML or JSON (porch.app.listing)."""
         response = listing_response(
             request,
@@ -218,8 +261,18 @@ class App:
             hidden=self.config.hidden,
             upload=self.upload_form(request),
             bind_host=self.config.host,
+            rights=self.file_rights(request, who),
         )
         return compress_response(request, response, self.reading)
+
+    def file_rights(self, request: Request, who: Principal | None) -> FileRights:
+        """What the listing page offers ``who`` on this folder (issue 13: the page's file
+        operations, docs/webapp.md): their level for writing here in the served tree, and
+        whether deletions can be undone from the trash."""
+        if who is None:
+            return READ_ONLY
+        level = who.tree_level(request.path).name.lower()
+        return FileRights(level, trash=self.trash is not None)
 
     def upload_form(self, request: Request) -> UploadForm | None:
         """Whether and how this listing offers uploads (docs/webapp.md): with the upload

@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import secrets
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Final
 
 import argon2
@@ -39,6 +40,7 @@ from porch.http.auth import (
     access_on,
     method_access,
     parse_basic,
+    tree_access_on,
 )
 
 MAX_CONCURRENT_CHECKS: Final = 2
@@ -77,6 +79,47 @@ def unauthorized(detail: str) -> HTTPError:
     return HTTPError(401, detail, {"WWW-Authenticate": WWW_AUTHENTICATE})
 
 
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking, as the guard found them: a user (``name``) or anonymous (None), their
+    grants, and whether logging in could change the answer (there are accounts).
+
+    Write operations ask it what they need where the file lands (``require``), since the
+    guard, deciding from the method alone, knows only the least a method could need.
+    """
+
+    name: str | None
+    grants: tuple[Grant, ...]
+    can_log_in: bool = False
+
+    def level(self, path: str) -> Access:
+        """The level for reading ``path`` and for uploads into ``--upload-dir``."""
+        return access_on(self.grants, path)
+
+    def tree_level(self, path: str) -> Access:
+        """The level for writing at ``path`` in the served tree (``tree_access_on``)."""
+        return tree_access_on(self.grants, path)
+
+    def writes_tree(self) -> bool:
+        """True when some grant lets the principal create or change files in the served tree
+        (somewhere: each write then checks its own URL)."""
+        return any(g.access >= Access.ADD and not g.uploads_only for g in self.grants)
+
+    def require(self, path: str, needed: Access, *, tree: bool = True) -> None:
+        """Raise 401 (anonymous, and logging in could help) or 403 unless the principal has
+        ``needed`` at ``path`` (tree level unless ``tree`` is False)."""
+        have = self.tree_level(path) if tree else self.level(path)
+        if have >= needed:
+            return
+        if self.name is None and self.can_log_in:
+            raise unauthorized("log in to change this")
+        who = self.name or "anonymous clients"
+        what = {Access.ADD: "create files", Access.WRITE: "change or delete files"}.get(
+            needed, needed.name.lower()
+        )
+        raise HTTPError(403, f"{who} may not {what} here")
+
+
 class Guard:
     """The access rules of one server: accounts and what anonymous clients may do."""
 
@@ -97,27 +140,42 @@ class Guard:
         guard lets everything through, and no credentials are ever asked for."""
         return not self.accounts and access_on(self.anonymous, "/") == Access.WRITE
 
-    async def check(self, request: Request) -> str | None:
-        """Let ``request`` through (returns the user name, or None for anonymous) or raise
-        ``HTTPError`` 401/403."""
-        needed = method_access(request.method)
+    @property
+    def nobody(self) -> Principal:
+        """The anonymous principal (what an open guard lets everyone be)."""
+        return Principal(None, self.anonymous, can_log_in=bool(self.accounts))
+
+    async def principal(self, request: Request) -> Principal:
+        """Who sent ``request``: a checked user, or anonymous without credentials (or when
+        there are no accounts). Raises 401 for malformed or wrong credentials, which are never
+        silently treated as anonymous."""
         try:
             credentials = parse_basic(request.headers.get("authorization"))
         except ValueError:
             raise unauthorized("the credentials are malformed") from None
         if credentials is None or not self.accounts:
-            if access_on(self.anonymous, request.path) >= needed:
-                return None
-            if not self.accounts:
-                raise HTTPError(403, "this is not allowed here")
-            verb = "change" if needed == Access.WRITE else "see"
-            raise unauthorized(f"log in to {verb} this")
+            return self.nobody
         account = await self.authenticate(*credentials)
         if account is None:
             raise unauthorized("wrong user name or password")
-        if access_on(account.grants, request.path) >= needed:
-            return account.name
-        raise HTTPError(403, f"{account.name} may not {needed.name.lower()} here")
+        return Principal(account.name, account.grants, can_log_in=True)
+
+    async def check(self, request: Request) -> Principal:
+        """Let ``request`` through (returns who sent it) or raise ``HTTPError`` 401/403.
+
+        Judged on the least the method could need on its URL (``method_access``); the
+        operation checks the rest through ``Principal.require``.
+        """
+        needed = method_access(request.method)
+        who = await self.principal(request)
+        if who.level(request.path) >= needed:
+            return who
+        if who.name is None:
+            if not self.accounts:
+                raise HTTPError(403, "this is not allowed here")
+            verb = "see" if needed == Access.READ else "change"
+            raise unauthorized(f"log in to {verb} this")
+        raise HTTPError(403, f"{who.name} may not {needed.name.lower()} here")
 
     async def authenticate(self, user: str, password: str) -> Account | None:
         """The account whose name and password match, or None (in about the same time)."""

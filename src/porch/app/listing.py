@@ -55,6 +55,21 @@ class UploadForm:
 
 
 @dataclass(frozen=True, slots=True)
+class FileRights:
+    """What the page offers on the folder it lists (issue 13, docs/webapp.md "Managing
+    files"): ``access``, the visitor's level for writing here in the served tree (``none``,
+    ``read``, ``add``: create only, ``write``: also rename, move, delete), and ``trash``,
+    whether deletions go to a trash the page can undo from. Only what controls the page shows:
+    the server judges every request itself."""
+
+    access: str = "read"
+    trash: bool = False
+
+
+READ_ONLY = FileRights()
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One listed name: directory or regular file, its size in bytes (0 for a directory) and
     modification time (POSIX seconds)."""
@@ -286,12 +301,14 @@ def render_html(
     upload: UploadForm | None = None,
     share: str = "",
     prefix: str = "",
+    rights: FileRights = READ_ONLY,
 ) -> str:
     """The browser page: breadcrumbs, parent link, a table sortable by query links, the
     upload form per ``upload``, and ``share``, the URL its QR code encodes. The script
     (``listing.js``) adds filter, keyboard, previews and upload progress on top; the page
     works without it (docs/webapp.md). ``prefix`` is the mount point under ASGI
-    (``Request.root_path``): every absolute link on the page starts with it."""
+    (``Request.root_path``): every absolute link on the page starts with it. ``rights``
+    says which file operations the page offers (<body data-access data-trash>)."""
     names = url_segments(url_path, hidden=hidden)
     crumbs = [("root", prefix + "/")]
     href = prefix + "/"
@@ -330,6 +347,7 @@ def render_html(
         share=share,
         share_local=is_loopback_host(split_host(urllib.parse.urlsplit(share).netloc)[0]),
         prefix=prefix,
+        rights=rights,
         qr=prefix + QR_PATH + "?path=" + urllib.parse.quote(href, safe="/"),
     )
 
@@ -342,9 +360,11 @@ def listing_response(
     hidden: bool,
     upload: UploadForm | None = None,
     bind_host: str = "127.0.0.1",
+    rights: FileRights = READ_ONLY,
 ) -> Response:
     """The listing of ``directory`` (real, under ``root``) for ``request`` in its format;
-    the HTML page offers uploads per ``upload`` and a QR code for porch bound to ``bind_host``.
+    the HTML page offers uploads per ``upload``, file operations per ``rights`` and a QR code
+    for porch bound to ``bind_host``.
 
     Raises ``HTTPError(400)`` for an unknown ``format``, ``sort`` or ``order`` value.
     """
@@ -377,6 +397,7 @@ def listing_response(
         request.root_path,
         share,
         upload,
+        rights if media == "text/html" else None,
     )
     body = LISTINGS.get(directory, variant)
     if body is None:
@@ -392,6 +413,7 @@ def listing_response(
                 upload=upload,
                 share=share,
                 prefix=request.root_path,
+                rights=rights,
             )
         elif media == "application/json":
             text = render_json(entries)

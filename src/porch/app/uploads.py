@@ -39,12 +39,14 @@ from pathlib import Path
 from typing import Final
 
 from porch.app import names
+from porch.app.auth import Principal
 from porch.app.multipart import PartData, PartEnd, PartStart, form_boundary, form_parts
 from porch.app.pages import json_response
 from porch.app.paths import contains, resolve, url_segments
 from porch.app.usertemplates import names_template_source
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response, ServerFault, negotiate, text_response
+from porch.http.auth import Access
 
 WRITE_BATCH: Final = 1024 * 1024
 """Body bytes gathered before one write (and hash update) in a worker thread."""
@@ -215,7 +217,8 @@ def _close_after(done: asyncio.Future[None], fd: int) -> None:
     os.close(fd)
 
 
-def _sync_directory(directory: str) -> None:
+def sync_directory(directory: str) -> None:
+    """fsync ``directory``, so a name just made or removed in it survives a crash."""
     fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
@@ -238,6 +241,8 @@ class Uploads:
         self.base_url = self._base_url()
         # The same URL decoded, as request.path is: where a raw upload may also be sent.
         self.base_path = None if self.base_url is None else urllib.parse.unquote(self.base_url)
+        # Keeps a file a PUT replaces: (real path, URL path) -> trash id (porch.app.trash).
+        self.keep: Callable[[str, str], str] | None = None
 
     def _base_url(self) -> str | None:
         """The URL of the upload directory when porch also serves it, else None."""
@@ -277,8 +282,26 @@ class Uploads:
 
     # -- the request ----------------------------------------------------------------------
 
-    async def handle(self, request: Request) -> Response:
-        """Answer a POST or PUT; raises ``HTTPError`` for every refusal."""
+    def takes(self, request: Request, who: Principal) -> bool:
+        """True when this POST/PUT is an upload into the upload directory (issue 13): a form;
+        a raw upload to ``/NAME`` or to a name directly in the served upload directory, as
+        before WebDAV, whatever the grants; any raw upload from someone who may not write in
+        the served tree. Otherwise (a deeper URL and a tree grant) the write lands in the tree
+        itself (porch.app.dav)."""
+        if request.method == "POST" and form_boundary(request.headers.get("content-type")):
+            return True
+        if "/" not in request.path[1:]:
+            return True
+        base = self.base_path
+        if base is not None and request.path.startswith(base):
+            rest = request.path[len(base) :]
+            if rest and "/" not in rest:
+                return True
+        return who.tree_level(request.path) < Access.ADD
+
+    async def handle(self, request: Request, *, replace: bool = True) -> Response:
+        """Answer a POST or PUT; raises ``HTTPError`` for every refusal. ``replace`` False
+        (an ``add`` grant) refuses a PUT over an existing file with 403."""
         if not same_origin(request):
             raise HTTPError(403, "uploads from another site are refused")
         boundary = form_boundary(request.headers.get("content-type"))
@@ -292,7 +315,13 @@ class Uploads:
             raise HTTPError(409, "a file with that name exists already")
         if request.method == "PUT" and os.path.isdir(os.path.join(self.directory, name)):
             raise HTTPError(409, "a directory has that name")
-        return await self._receive_raw(request, name)
+        if (
+            request.method == "PUT"
+            and not replace
+            and os.path.lexists(os.path.join(self.directory, name))
+        ):
+            raise HTTPError(403, "you may add files here but not replace them")
+        return await self._receive_raw(request, name, replace=replace)
 
     def _form_target(self, request: Request) -> str:
         """The directory URL a form was posted to (slash form); 400/404 for any other URL."""
@@ -318,8 +347,21 @@ class Uploads:
         if self.max_size is not None and total > self.max_size:
             raise HTTPError(413, f"uploads are limited to {self.max_size} bytes")
 
-    async def _receive_raw(self, request: Request, name: str) -> Response:
+    async def _keep_old(self, name: str) -> str | None:
+        """Put the file a PUT is about to replace in the trash (issue 13), when there is one
+        and the upload directory is served (so the item has a URL to be restored to)."""
+        if self.keep is None or self.base_path is None:
+            return None
+        url_path = self.base_path + name
+        old = os.path.join(self.directory, name)
+        try:
+            return await asyncio.to_thread(self.keep, old, url_path)
+        except OSError as error:
+            raise _disk_error(error) from error
+
+    async def _receive_raw(self, request: Request, name: str, *, replace: bool = True) -> Response:
         staged = StagedFile(self.directory, name, self.mode)
+        trashed: str | None = None
         try:
             total = 0
             async for chunk in request.body:
@@ -329,19 +371,20 @@ class Uploads:
             if request.content_length is not None and total != request.content_length:
                 raise HTTPError(400, "the body ended before its Content-Length")
             await staged.finish()
-            if request.method == "POST":
+            if request.method == "POST" or not replace:
                 if not staged.link():
                     raise HTTPError(409, "a file with that name exists already")
                 created = True
             else:
                 created = staged.link()
                 if not created:
+                    trashed = await self._keep_old(name)
                     staged.replace()
-            await asyncio.get_running_loop().run_in_executor(None, _sync_directory, self.directory)
+            await asyncio.get_running_loop().run_in_executor(None, sync_directory, self.directory)
         finally:
             staged.discard()
         if not created:
-            return Response(204, Headers())
+            return Response(204, Headers([("Porch-Trash-Id", trashed)] if trashed else []))
         return self._created(request, staged)
 
     def _created(self, request: Request, staged: StagedFile) -> Response:
@@ -396,7 +439,7 @@ class Uploads:
                 if not item.link():
                     raise HTTPError(409, f"a file named {item.name} exists already")
                 linked.append(item)
-            await asyncio.get_running_loop().run_in_executor(None, _sync_directory, self.directory)
+            await asyncio.get_running_loop().run_in_executor(None, sync_directory, self.directory)
             linked = []
         finally:
             for item in linked:  # a refusal after some names were taken: give them back

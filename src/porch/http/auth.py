@@ -10,6 +10,15 @@ URL-path prefix it applies to. The level a principal has on a path is the highes
 its grants whose prefix contains the path, segment by segment (``/pub`` covers ``/pub`` and
 ``/pub/a``, never ``/public``: the updog #72 mistake, with URL paths instead of file paths).
 Grants only add: there is no "deny" rule to order. Nothing here does I/O or cryptography.
+
+Two places a write can land (issue 13). Writes into ``--upload-dir`` follow the level above.
+Writes anywhere in the served tree (WebDAV, a PUT to any URL) need an explicit grant: the
+implicit one of a server without access control (``NO_ACCESS_CONTROL``: no users, no
+``--anonymous``) is marked ``uploads_only`` and counts as ``read`` there, so plain ``porch ROOT``
+stays read-only while ``porch ROOT --anonymous write`` is a writable share. The guard only
+knows the least a method could need (``method_access``); each operation then checks what it
+needs against the URL where the file lands (``tree_access_on``): ``add`` to create, ``write``
+to overwrite, rename, move or delete.
 """
 
 from __future__ import annotations
@@ -20,7 +29,13 @@ import enum
 from dataclasses import dataclass
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-"""Methods that never change anything on the server; every other method counts as a write."""
+"""Methods that never change anything on the server (and that CORS may allow cross-origin)."""
+SOURCE_READ_METHODS = frozenset({"PROPFIND", "COPY"})
+"""Methods that only read the request's own URL: PROPFIND, and COPY (which writes at its
+Destination, checked there). Every method in neither set counts as a write."""
+ADD_METHODS = frozenset({"POST", "PUT", "MKCOL", "LOCK", "UNLOCK"})
+"""Methods that may need no more than ``add`` on their URL (creating something new); whether
+they need ``write`` (PUT over an existing file) is decided by the operation."""
 
 WWW_AUTHENTICATE = 'Basic realm="porch", charset="UTF-8"'
 """The challenge sent with every 401 (RFC 7617; charset says credentials are UTF-8)."""
@@ -52,6 +67,9 @@ class Grant:
 
     access: Access
     prefix: str = "/"
+    uploads_only: bool = False
+    """True only for ``NO_ACCESS_CONTROL``: its add/write reaches ``--upload-dir``, not the
+    served tree (where it counts as ``read``)."""
 
     def covers(self, path: str) -> bool:
         """True when the decoded URL ``path`` is ``prefix`` or lies below it."""
@@ -69,23 +87,47 @@ class Account:
     grants: tuple[Grant, ...] = (Grant(Access.READ),)
 
 
-def method_access(method: str) -> Access:
-    """The level a method needs: READ for GET, HEAD, OPTIONS; WRITE for anything else.
+NO_ACCESS_CONTROL: tuple[Grant, ...] = (Grant(Access.WRITE, uploads_only=True),)
+"""Anonymous access without users or ``--anonymous``: read everything, upload into
+``--upload-dir`` when it is on (as before grants existed), write nothing else."""
 
-    Unknown methods count as writes, so a method added later fails closed.
+
+def method_access(method: str) -> Access:
+    """The least level a method can need on its own URL: READ for GET, HEAD, OPTIONS,
+    PROPFIND and COPY (whose write lands at its Destination); ADD for the methods that may
+    only create (POST, PUT, MKCOL, LOCK, UNLOCK); WRITE for anything else.
+
+    Unknown methods count as writes, so a method added later fails closed. The operation
+    checks the rest (overwriting needs WRITE; COPY and MOVE check their Destination).
     """
-    return Access.READ if method in READ_METHODS else Access.WRITE
+    if method in READ_METHODS or method in SOURCE_READ_METHODS:
+        return Access.READ
+    return Access.ADD if method in ADD_METHODS else Access.WRITE
 
 
 def access_on(grants: tuple[Grant, ...], path: str) -> Access:
-    """The highest level ``grants`` give on the decoded URL ``path`` (NONE when none covers it)."""
+    """The highest level ``grants`` give on the decoded URL ``path`` (NONE when none covers it);
+    the level for reads and for uploads into ``--upload-dir``."""
     return max((g.access for g in grants if g.covers(path)), default=Access.NONE)
+
+
+def tree_access_on(grants: tuple[Grant, ...], path: str) -> Access:
+    """The level ``grants`` give for writing at ``path`` in the served tree: as ``access_on``,
+    except that an ``uploads_only`` grant counts as READ at most (module docstring)."""
+    return max(
+        (
+            min(g.access, Access.READ) if g.uploads_only else g.access
+            for g in grants
+            if g.covers(path)
+        ),
+        default=Access.NONE,
+    )
 
 
 def parse_grants(text: str) -> tuple[Grant, ...]:
     """Grants from ``LEVEL[@PREFIX][,LEVEL[@PREFIX]...]``, e.g. ``read,write@/incoming``.
 
-    LEVEL is none, read (ro) or write (rw); PREFIX is a URL path starting with ``/`` (default
+    LEVEL is none, read (ro), add or write (rw); PREFIX is a URL path starting with ``/`` (default
     ``/``). Raises ``ValueError`` with a message for the command line on anything else.
     """
     grants: list[Grant] = []
@@ -93,7 +135,7 @@ def parse_grants(text: str) -> tuple[Grant, ...]:
         word, at, prefix = part.strip().partition("@")
         access = _ACCESS_WORDS.get(word.strip().lower())
         if access is None:
-            raise ValueError(f"unknown access level {word.strip()!r} (none, read or write)")
+            raise ValueError(f"unknown access level {word.strip()!r} (none, read, add or write)")
         prefix = prefix.strip() if at else "/"
         if not prefix.startswith("/"):
             raise ValueError(f"a path prefix must start with /: {prefix!r}")

@@ -25,8 +25,9 @@ from porch.http.request import InformationalSender, Request
 
 KNOWN_METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+    | {"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK"}  # WebDAV, RFC 4918
 )
-"""Methods porch recognises (RFC 9110 §9 plus PATCH); any other gets 501."""
+"""Methods porch recognises (RFC 9110 §9, PATCH and WebDAV's); any other gets 501."""
 
 DEFAULT_MAX_QUERY_FIELDS = 1000  # porch.config.DEFAULT_MAX_QUERY_FIELDS mirrors it
 

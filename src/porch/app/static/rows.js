@@ -13,7 +13,9 @@ const PREVIEWABLE = new Set(["image", "audio", "video", "text", "code"]);
 const changeListeners = [];
 
 export const rows = () => $$("tr", rowsBody);
-export const nameLink = (row) => $("td.name a", row);
+// The row's first link is its name's. A tag-only query: Chromium matches "td.name a" against
+// the whole document's td.name elements, which made every pass over 10,000 rows quadratic.
+export const nameLink = (row) => row.querySelector("a");
 export const canPreview = (row) => PREVIEWABLE.has(row.dataset.type);
 export const visibleRows = () => rows().filter((row) => !row.hidden);
 
@@ -114,8 +116,12 @@ export async function refreshRows(names = []) {
   const freshRows = fresh.getElementById("rows");
   if (!freshRows) return;
   rowsBody.replaceChildren(...Array.from(freshRows.childNodes, (node) => doc.importNode(node, true)));
+  // "This directory is empty." as the fresh page has it (gone after an upload, back after
+  // the last file is deleted).
   const empty = $("main .empty:not(.no-match)");
-  if (empty && rows().some((row) => row.dataset.type !== "parent")) empty.remove();
+  const freshEmpty = fresh.querySelector("main .empty:not(.no-match)");
+  if (empty) empty.remove();
+  if (freshEmpty) noMatch.before(doc.importNode(freshEmpty, true));
   selected = null;
   decorateRows();
   applyFilter();

@@ -4,6 +4,8 @@
    files sent resumably) with registerSender. A sender gets an upload `task`:
 
      task.file                 the File
+     task.url                  where it goes: the URL of the new file (by default NAME in the
+                               upload folder; a folder upload gives each file its folder's URL)
      task.progress(sent, total) bytes sent so far (may go back after a retry)
      task.done()               stored; the listing refreshes when the queue empties
      task.fail(message)        failed, with the server's text
@@ -16,6 +18,7 @@ import { refreshRows } from "./rows.js";
 
 const PARALLEL = 2;
 const senders = [];
+const dropHandlers = [];
 const waiting = [];
 let running = 0;
 let saved = [];
@@ -24,6 +27,13 @@ let saved = [];
     registered last is asked first, the raw POST is the fallback. */
 export function registerSender(accepts, send) {
   senders.unshift({ accepts, send });
+}
+
+/** Let `handler(dataTransfer)` take files dropped on the page first: it returns true when it
+    took them (then the default queue does nothing with them). With a handler, a page without
+    the upload form takes drops too. Register before wireUploads runs. */
+export function takeDrops(handler) {
+  dropHandlers.push(handler);
 }
 
 /** The server's error text from an error response's JSON body, else "STATUS Reason". */
@@ -37,7 +47,7 @@ export function errorText(status, statusText, body) {
   return `${status} ${statusText || "error"}`;
 }
 
-function makeItem(file) {
+function makeItem(file, label) {
   const item = doc.createElement("li");
   item.className = "item";
   item.dataset.state = "queued";
@@ -46,14 +56,14 @@ function makeItem(file) {
     '<div class="item-main"><div class="item-line"><span class="item-name"></span>' +
     '<span class="item-status">Waiting</span></div><progress max="1" value="0"></progress>' +
     '<div class="item-detail"></div></div>';
-  $(".item-name", item).textContent = file.name;
-  $("progress", item).setAttribute("aria-label", "Upload of " + file.name);
+  $(".item-name", item).textContent = label || file.name;
+  $("progress", item).setAttribute("aria-label", "Upload of " + (label || file.name));
   $(".item-detail", item).textContent = humanSize(file.size);
   $("#queue").append(item);
   return item;
 }
 
-function makeTask(file, item) {
+function makeTask(file, item, url) {
   let started = 0;
   let ended = false;
   const status = (text) => ($(".item-status", item).textContent = text);
@@ -68,6 +78,7 @@ function makeTask(file, item) {
   return {
     file,
     item,
+    url,
     start() {
       started = performance.now();
       item.dataset.state = "sending";
@@ -112,9 +123,7 @@ function makeTask(file, item) {
 function sendWhole(task) {
   const { file } = task;
   const xhr = new XMLHttpRequest();
-  // Uploads name the file in the URL, below the mount point when porch runs inside
-  // another ASGI application (docs/asgi.md).
-  xhr.open("POST", doc.body.dataset.mount + "/" + encodeURIComponent(file.name));
+  xhr.open("POST", task.url);
   xhr.setRequestHeader("Accept", "application/json");
   xhr.setRequestHeader("Content-Type", "application/octet-stream");
   xhr.upload.addEventListener("progress", (event) => {
@@ -143,10 +152,15 @@ function pump() {
   }
 }
 
-/** Queue `files` ([File, problem-or-null] pairs); a file with a problem fails at once. */
+/** Queue `files`: [File, problem-or-null, label?, url?] — the label (the file's name by
+    default) names it in the list, the url is where it goes (NAME in the upload folder by
+    default); a file with a problem fails at once. */
 export function enqueue(files) {
-  for (const [file, problem] of files) {
-    const task = makeTask(file, makeItem(file));
+  for (const [file, problem, label, url] of files) {
+    // Uploads name the file in the URL, below the mount point when porch runs inside
+    // another ASGI application (docs/asgi.md).
+    const target = url || doc.body.dataset.mount + "/" + encodeURIComponent(file.name);
+    const task = makeTask(file, makeItem(file, label), target);
     if (problem) {
       running += 1; // fail() ends it, keeping the count right
       task.fail(problem);
@@ -170,26 +184,29 @@ const hasFiles = (event) =>
   event.dataTransfer && Array.from(event.dataTransfer.types || []).includes("Files");
 
 /** The file picker, the form's button and the whole page as a drop target (when the page has
-    an upload form). */
+    an upload form, or a module took drops with takeDrops; the drop zone is then the table). */
 export function wireUploads() {
   const form = $("#dropzone");
-  if (!form) return;
-  const input = $("#upload-files");
-  input.addEventListener("change", () => {
-    enqueue(Array.from(input.files, (file) => [file, null]));
-    input.value = "";
-  });
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    input.click();
-  });
+  if (!form && !dropHandlers.length) return;
+  if (form) {
+    const input = $("#upload-files");
+    input.addEventListener("change", () => {
+      enqueue(Array.from(input.files, (file) => [file, null]));
+      input.value = "";
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      input.click();
+    });
+  }
+  const zone = form || $("main");
   // The whole page takes drops; the drop zone lights up while files hover over it.
   let depth = 0;
   doc.addEventListener("dragenter", (event) => {
     if (!hasFiles(event)) return;
     event.preventDefault();
     depth += 1;
-    form.classList.add("dragging");
+    zone.classList.add("dragging");
   });
   doc.addEventListener("dragover", (event) => {
     if (!hasFiles(event)) return;
@@ -201,14 +218,15 @@ export function wireUploads() {
     depth -= 1;
     if (depth <= 0) {
       depth = 0;
-      form.classList.remove("dragging");
+      zone.classList.remove("dragging");
     }
   });
   doc.addEventListener("drop", (event) => {
     if (!hasFiles(event)) return;
     event.preventDefault();
     depth = 0;
-    form.classList.remove("dragging");
-    enqueue(filesFrom(event.dataTransfer));
+    zone.classList.remove("dragging");
+    if (dropHandlers.some((handler) => handler(event.dataTransfer))) return;
+    if (form) enqueue(filesFrom(event.dataTransfer));
   });
 }
