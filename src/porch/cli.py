@@ -24,8 +24,10 @@ from porch.app.routes import RouteLoadError
 from porch.app.state import StateDir, StateDirError, default_state_dir
 from porch.config import Config
 from porch.configfile import ConfigFileError, load_defaults
+from porch.fleetcli import add_fleet_arguments, with_fleet
 from porch.http.auth import Access, Account, Grant, parse_account, parse_grants
 from porch.http.forwarded import parse_networks
+from porch.metrics import Metrics
 from porch.server import StartupError, run
 from porch.server.workers import run_workers
 
@@ -209,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a QR code of the LAN URL at start (use with --host 0.0.0.0)",
     )
     add_security_arguments(parser, positive_int)
+    add_fleet_arguments(parser)
     parser.add_argument("--version", action="version", version=f"porch {__version__}")
     return parser
 
@@ -418,7 +421,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         qr=args.qr,
         state_dir=state_dir_from_args(args, parser, root.resolve(strict=True)),
     )
-    return with_security(settings, args, parser)
+    return with_fleet(with_security(settings, args, parser), args, parser)
 
 
 def state_dir_from_args(
@@ -444,15 +447,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for warning in security_warnings(settings):
         print(f"porch: warning: {warning}", file=sys.stderr)
+    # Made before forking so every worker writes its own slot of the same shared counters.
+    metrics = Metrics(settings.workers) if settings.metrics else None
     try:
-        app = App(settings)
+        app = App(settings, metrics=metrics)
     except RouteLoadError as error:
         print(f"porch: error: {error}", file=sys.stderr)
         return 2
     try:
         if settings.workers > 1:
-            return run_workers(settings, lambda: app)
-        run(settings, app)
+            return run_workers(settings, lambda: app, lifecycle=app.lifecycle, metrics=metrics)
+        run(settings, app, lifecycle=app.lifecycle, metrics=metrics)
     except StartupError as error:
         print(f"porch: error: {error}", file=sys.stderr)
         return 2

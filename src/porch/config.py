@@ -38,6 +38,17 @@ DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256
 DEFAULT_SEND_TIMEOUT = 60.0
 """Seconds a response may wait for the client to read any of it (nginx ``send_timeout``)."""
 
+# A fleet (issue 16, docs/deploy.md): caches in front, draining, metrics, the access log.
+DEFAULT_MAX_AGE = 0
+"""Seconds a cache may serve a file or listing without asking again; 0: ``no-cache`` (store,
+but revalidate every time, which a 304 makes cheap)."""
+DEFAULT_DRAIN_DELAY = 5.0
+"""Seconds between SIGTERM and closing the listener, while ``/-/health`` says 503 so a load
+balancer takes the node out (HAProxy's default checks need 3 x 2 s to notice)."""
+DEFAULT_METRICS_ALLOW = ("127.0.0.0/8", "::1")
+"""Who may read ``/-/metrics`` when it is on: loopback only, unless told otherwise."""
+ACCESS_LOG_FORMATS = ("clf", "json")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
@@ -96,3 +107,11 @@ class Config:
     # and properties, resumable-upload partials, thumbnail and checksum caches. None: the
     # default for this root (porch.app.state.default_state_dir).
     state_dir: Path | None = None
+
+    # A fleet (issue 16, docs/deploy.md): Cache-Control for caches in front, the drain on
+    # SIGTERM, /-/metrics (off by default) and who may read it, the access-log format.
+    max_age: int = DEFAULT_MAX_AGE
+    drain_delay: float = DEFAULT_DRAIN_DELAY
+    metrics: bool = False
+    metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
+    access_log_format: str = "clf"

@@ -12,12 +12,14 @@ import errno
 import logging
 import os
 import stat
+import time
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
 from porch.app.auth import Guard
 from porch.app.files import (
+    VALIDATOR_LOOKUPS,
     OpenFile,
     ReadOptions,
     attachment_disposition,
@@ -26,6 +28,8 @@ from porch.app.files import (
     open_regular,
 )
 from porch.app.listing import STATIC_PREFIX, UploadForm, listing_response
+from porch.app.listingcache import LISTINGS
+from porch.app.operations import METRICS_PATH, cache_control, metrics_response
 from porch.app.pages import error_response
 from porch.app.paths import OpenCache, resolve, url_segments
 from porch.app.qr import QR_PATH, qr_response
@@ -36,6 +40,9 @@ from porch.app.uploads import Uploads
 from porch.app.usertemplates import UserTemplates
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response
+from porch.http.forwarded import parse_networks
+from porch.http.lifecycle import Lifecycle
+from porch.metrics import Metrics
 
 log = logging.getLogger("porch.app")
 
@@ -49,11 +56,29 @@ class App:
     """The application: ``await app(request)`` returns the response for any request.
 
     It never raises: every failure is already a response. The root in ``config`` must be an
-    absolute, resolved directory (``porch.cli`` ensures it).
+    absolute, resolved directory (``porch.cli`` ensures it). ``lifecycle`` is shared with the
+    server (draining turns the health check to 503); ``metrics`` is the shared-memory registry
+    when ``--workers`` made one before forking, else the app makes its own when
+    ``config.metrics`` is on.
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        lifecycle: Lifecycle | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.config = config
+        # A fleet (issue 16): draining, metrics, freshness for caches in front.
+        self.lifecycle = lifecycle if lifecycle is not None else Lifecycle()
+        if metrics is None and config.metrics:
+            metrics = Metrics()
+        self.metrics = metrics
+        self.metrics_allow = parse_networks(config.metrics_allow)
+        self.open_hits = self.open_misses = 0
+        if metrics is not None:
+            metrics.collect(self._collect)
         self.root = config.root
         self.guard = Guard(config.accounts, config.anonymous)
         self.routes = Routes()
@@ -79,6 +104,17 @@ class App:
 
     async def handle(self, request: Request) -> Response:
         """Answer ``request``; errors of any kind become error pages here and only here."""
+        if self.metrics is None:
+            return await self.answer(request)
+        started = time.perf_counter()
+        response = await self.answer(request)
+        self.metrics.request(request.method, response.status, time.perf_counter() - started)
+        if request.method in ("POST", "PUT") and response.status in (201, 204):
+            self.metrics.upload()
+        return response
+
+    async def answer(self, request: Request) -> Response:
+        """``handle`` without the metrics."""
         try:
             response = await self.guarded(request)
         except HTTPError as error:
@@ -95,7 +131,10 @@ class App:
         file (porch.app.auth); docs/security.md.
         """
         if request.path == HEALTH_PATH:
-            return health_response(request, self.root)
+            self.lifecycle.health_polled = True
+            return health_response(request, self.root, draining=self.lifecycle.draining)
+        if request.path == METRICS_PATH and self.metrics is not None:
+            return metrics_response(request, self.metrics, self.metrics_allow)
         if self.config.cors and is_preflight(request):
             return cors_preflight()
         if not self.guard.open:
@@ -132,6 +171,7 @@ class App:
             return qr_response(request, self.config.host)
         cached = self.opened.open(request.path)
         if cached is not None:
+            self.open_hits += 1
             path, fd, info = cached
             return self.serve_file(request, request.path, OpenFile(path, fd, info))
         real = resolve(self.root, request.path, hidden=self.config.hidden)
@@ -150,6 +190,7 @@ class App:
             return self.serve_directory(request, str(real))
         path = str(real)
         fd, info = open_regular(path)
+        self.open_misses += 1
         self.opened.remember(request.path, path, info)
         return self.serve_file(request, request.path, OpenFile(path, fd, info))
 
@@ -184,6 +225,7 @@ class App:
         if "download" in request.query and response.status < 300:
             name = url_path.rsplit("/", 1)[-1]
             response.headers.set("Content-Disposition", attachment_disposition(name))
+        response.headers.set("Cache-Control", cache_control(request, self.config.max_age))
         return response
 
     def list_directory(self, request: Request, real: str) -> Response:
@@ -196,6 +238,7 @@ class App:
             upload=self.upload_form(request),
             bind_host=self.config.host,
         )
+        response.headers.set("Cache-Control", cache_control(request, self.config.max_age))
         return compress_response(request, response, self.reading)
 
     def upload_form(self, request: Request) -> UploadForm | None:
@@ -231,3 +274,13 @@ class App:
         )
         response.headers.add("Cache-Control", "public, max-age=3600")
         return response
+
+    def _collect(self, metrics: Metrics) -> None:
+        """The caches' counters into this process's metrics slot (porch.metrics)."""
+        for name, hits, misses in (
+            ("open_file", self.open_hits, self.open_misses),
+            ("listing", LISTINGS.hits, LISTINGS.misses),
+            ("validator", VALIDATOR_LOOKUPS[0], VALIDATOR_LOOKUPS[1]),
+        ):
+            metrics.add_total(("cache", name, "hit"), hits, self)
+            metrics.add_total(("cache", name, "miss"), misses, self)

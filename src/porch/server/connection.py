@@ -127,6 +127,11 @@ class ServerState:
         self.total_requests = 0
         self.shutting_down = False
         self.per_client: dict[str, int] = {}  # open connections by client address
+        # Counters for /-/metrics (issue 16; porch.server.serve.collect_server reads them).
+        self.accepted = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.refused = {"max_connections": 0, "max_connections_per_client": 0}
 
 
 class StreamBody:
@@ -279,10 +284,13 @@ class Connection(asyncio.Protocol):
         if transport.get_extra_info("sslcontext") is not None:
             self.scheme = "https"
         address = self.client[0] if self.client is not None else ""
+        self.state.accepted += 1
         if (
             len(self.state.connections) >= self.config.max_connections
             or self.state.per_client.get(address, 0) >= self.config.max_connections_per_client
         ):
+            full = len(self.state.connections) >= self.config.max_connections
+            self.state.refused["max_connections" if full else "max_connections_per_client"] += 1
             transport.write(_OVERLOADED)
             transport.close()
             self.lost = True
@@ -429,6 +437,7 @@ class Connection(asyncio.Protocol):
             self.receiving = None
 
     def on_body(self, data: bytes) -> None:
+        self.state.bytes_in += len(data)
         if self.receiving is not None:
             self.receiving.feed(data)
             self.buffered_body += len(data)
@@ -612,6 +621,7 @@ class Connection(asyncio.Protocol):
         if self.framing_broken:
             keep_alive = False
         self.state.total_requests += 1
+        self.state.bytes_out += sent
         if self.access_log is not None:
             line = (
                 f"{request.method} {request.target} HTTP/{request.version}"
@@ -760,6 +770,11 @@ class Connection(asyncio.Protocol):
         return sent
 
     # -- closing --------------------------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        """Open and waiting for a request (keep-alive), for the metrics."""
+        return not self.pipeline and not self.in_head
 
     def shutdown(self) -> None:
         """Server stopping: close now when idle, else after the response in flight."""

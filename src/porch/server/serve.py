@@ -1,4 +1,14 @@
-"""Listening, the event loop, signals and graceful shutdown."""
+"""Listening, the event loop, signals, draining and graceful shutdown.
+
+Stopping (docs/deploy.md). SIGTERM first *drains*: the server marks ``Lifecycle.draining``
+(the app's ``/-/health`` answers 503, so a load balancer takes the node out) and answers every
+response from then on with ``Connection: close``, while the listener stays open for
+``--drain-delay`` seconds so connections the balancer already sent are still accepted. Then
+the listener closes, idle connections close, responses in flight get ``--shutdown-grace``
+seconds to finish, and what is left is aborted; the process exits 0. The delay is skipped
+when nothing ever polled ``/-/health`` (no balancer is watching, so waiting helps nobody)
+and on SIGINT (Ctrl-C means now).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +27,8 @@ from typing import TextIO
 from porch.config import Config
 from porch.http import Handler
 from porch.http.forwarded import parse_networks
+from porch.http.lifecycle import Lifecycle
+from porch.metrics import Metrics
 from porch.server.accesslog import AccessLog
 from porch.server.banner import banner_extra
 from porch.server.connection import Connection, ServerState
@@ -66,6 +78,8 @@ async def serve(
     stop: asyncio.Event | None = None,
     sock: socket.socket | None = None,
     quiet_start: bool = False,
+    lifecycle: Lifecycle | None = None,
+    metrics: Metrics | None = None,
 ) -> None:
     """Serve ``handler`` on ``config.host``/``config.port`` until SIGINT/SIGTERM or ``stop``.
 
@@ -74,10 +88,13 @@ async def serve(
     Raises ``StartupError`` when the address cannot be bound. ``sock`` is an already
     listening socket to serve on (shared by ``--workers`` where SO_REUSEPORT is missing);
     ``quiet_start`` skips the start-up banner (workers leave it to their parent).
+    ``lifecycle`` is shared with the app (draining: the module docstring); ``metrics`` gets
+    the server's counters (connections, bytes, refusals) once a second.
     """
     loop = asyncio.get_running_loop()
     state = ServerState(parse_networks(config.trusted_proxies))
-    access_log = None if config.quiet else AccessLog()
+    lifecycle = lifecycle if lifecycle is not None else Lifecycle()
+    access_log = None if config.quiet else AccessLog(json_lines=config.access_log_format == "json")
     raise_file_limit()
     context = None
     if config.tls_cert is not None and config.tls_key is not None:
@@ -121,14 +138,30 @@ async def serve(
         out.flush()
 
     stop = stop if stop is not None else asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        stop.set()
+
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    sampler = None
+    if metrics is not None:
+        metrics.collect(lambda registry: collect_server(registry, state))
+        sampler = loop.create_task(_sample_every_second(metrics))
     try:
         await stop.wait()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-        state.shutting_down = True
+        lifecycle.draining = True
+        state.shutting_down = True  # every response from now on says Connection: close
+        if terminated and lifecycle.health_polled and config.drain_delay > 0:
+            log.info("draining: /-/health says 503 for %ss before the listener closes",
+                     config.drain_delay)  # fmt: skip
+            await asyncio.sleep(config.drain_delay)
         server.close()
         for connection in list(state.connections):
             connection.shutdown()
@@ -139,13 +172,48 @@ async def serve(
             if connection.transport is not None:
                 connection.transport.abort()
         await asyncio.sleep(0)
+        if sampler is not None:
+            sampler.cancel()
         if access_log is not None:
             access_log.flush()  # the lines of the last loop turn
 
 
+async def _sample_every_second(metrics: Metrics) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        metrics.sample()
+
+
+def collect_server(metrics: Metrics, state: ServerState) -> None:
+    """The server's counters and gauges into this process's metrics slot (porch.metrics)."""
+    connections = state.connections
+    metrics.set_gauge("porch_connections_open", len(connections))
+    metrics.set_gauge("porch_connections_idle", sum(1 for c in connections if c.idle))
+    metrics.add_total(("counter", "porch_received_bytes_total"), state.bytes_in, state)
+    metrics.add_total(("counter", "porch_sent_bytes_total"), state.bytes_out, state)
+    metrics.add_total(("counter", "porch_connections_total"), state.accepted, state)
+    for reason, count in state.refused.items():
+        metrics.add_total(("refused", reason), count, state)
+
+
 def run(
-    config: Config, handler: Handler, *, sock: socket.socket | None = None, announce: bool = True
+    config: Config,
+    handler: Handler,
+    *,
+    sock: socket.socket | None = None,
+    announce: bool = True,
+    lifecycle: Lifecycle | None = None,
+    metrics: Metrics | None = None,
 ) -> None:
     """Run ``serve`` on the configured event loop until stopped (blocking)."""
     with asyncio.Runner(loop_factory=loop_factory(config.loop)) as runner:
-        runner.run(serve(config, handler, sock=sock, quiet_start=not announce))
+        runner.run(
+            serve(
+                config,
+                handler,
+                sock=sock,
+                quiet_start=not announce,
+                lifecycle=lifecycle,
+                metrics=metrics,
+            )
+        )
