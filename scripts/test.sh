@@ -12,11 +12,15 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 # Debian's Chromium drives the browser tests (never a downloaded browser build); curl is used
-# by the end-to-end tests as a real client; wrk by the benchmark harness's smoke test.
+# by the end-to-end tests as a real client; wrk by the benchmark harness's smoke test and the
+# fleet's rolling restart; HAProxy, Varnish and rsync by the fleet tests (tests/e2e/test_fleet_*).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+command -v varnishd >/dev/null 2>&1 || [ -x /usr/sbin/varnishd ] || missing+=(varnish)
+command -v rsync >/dev/null 2>&1 || missing+=(rsync)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq
