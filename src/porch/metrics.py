@@ -64,7 +64,9 @@ LATENCY_BUCKETS: Final = (
 )
 """Upper bounds (seconds) of the latency histogram; ``+Inf`` follows."""
 CACHES: Final = ("open_file", "listing", "validator")
-REFUSALS: Final = ("max_connections", "max_connections_per_client", "admission")
+REFUSALS: Final = ("refused", "shed", "reclaimed_idle")
+"""Admission under pressure (porch.server.admission): a newcomer answered 503, a connection
+still sending its head shed with 503, an idle keep-alive connection closed to make room."""
 UPLOADS: Final = ("whole", "resumable")
 
 COUNTERS: Final = (
@@ -223,7 +225,7 @@ class Metrics:
         family(
             "porch_admission_refusals_total",
             "counter",
-            "Connections or requests refused before the application saw them, by reason.",
+            "Connections turned away or closed at --max-connections, by what admission did.",
             ((f'{{reason="{r}"}}', value(o)) for r, o in LAYOUT.refused.items()),
         )
         family(

@@ -56,3 +56,20 @@ def test_json_access_log(site: Path, tmp_path: Path) -> None:
     assert record["client"] == "198.51.100.4"
     assert (record["method"], record["target"], record["status"]) == ("GET", "/a.txt?x=1", 200)
     assert record["bytes"] == 1000
+
+
+def test_admission_under_pressure_is_counted(site: Path, tmp_path: Path) -> None:
+    with run_porch(site, "--metrics", "--max-connections", "2", "--quiet", tmp=tmp_path) as server:
+        slow = [server.connect() for _ in range(2)]
+        for sock in slow:
+            sock.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n")  # a head that never ends
+        time.sleep(0.2)
+        # A third from the same address: nobody holds more head-senders than it, so it is
+        # refused with 503.
+        refused = exchange(server, get("/a.txt"))
+        assert refused.status == 503
+        for sock in slow:
+            sock.close()
+        time.sleep(1.3)
+        found = scrape(server)
+        assert found['porch_admission_refusals_total{reason="refused"}'] >= 1

@@ -25,13 +25,15 @@ from collections.abc import Callable
 from typing import TextIO
 
 from porch.config import Config
-from porch.http import Handler
+from porch.http import ErrorPage, Handler, plain_error
 from porch.http.forwarded import parse_networks
 from porch.http.lifecycle import Lifecycle
 from porch.metrics import Metrics
 from porch.server.accesslog import AccessLog
+from porch.server.admission import ServerState
 from porch.server.banner import banner_extra
-from porch.server.connection import Connection, ServerState
+from porch.server.protocol import Connection
+from porch.server.senders import SendPolicy
 from porch.server.tls import TLSError, server_context
 
 log = logging.getLogger("porch.server")
@@ -78,6 +80,8 @@ async def serve(
     stop: asyncio.Event | None = None,
     sock: socket.socket | None = None,
     quiet_start: bool = False,
+    error_page: ErrorPage = plain_error,
+    policy: SendPolicy | None = None,
     lifecycle: Lifecycle | None = None,
     metrics: Metrics | None = None,
 ) -> None:
@@ -88,6 +92,8 @@ async def serve(
     Raises ``StartupError`` when the address cannot be bound. ``sock`` is an already
     listening socket to serve on (shared by ``--workers`` where SO_REUSEPORT is missing);
     ``quiet_start`` skips the start-up banner (workers leave it to their parent).
+    ``error_page`` renders the errors the server finds itself (the app's, so they look like
+    the app's own); ``policy`` picks how files are sent (default: from what the loop can do).
     ``lifecycle`` is shared with the app (draining: the module docstring); ``metrics`` gets
     the server's counters (connections, bytes, refusals) once a second.
     """
@@ -103,10 +109,15 @@ async def serve(
         except TLSError as error:
             raise StartupError(f"TLS: {error}") from None
     handshake_timeout = config.header_timeout if context is not None else None
+    policy = policy if policy is not None else SendPolicy.for_loop(loop)
+
+    def make_connection() -> Connection:
+        return Connection(handler, config, state, access_log, error_page=error_page, policy=policy)
+
     try:
         if sock is not None:
             server = await loop.create_server(
-                lambda: Connection(handler, config, state, access_log),
+                make_connection,
                 sock=sock,
                 backlog=2048,
                 ssl=context,
@@ -114,7 +125,7 @@ async def serve(
             )
         else:
             server = await loop.create_server(
-                lambda: Connection(handler, config, state, access_log),
+                make_connection,
                 host=config.host,
                 port=config.port,
                 reuse_address=True,
@@ -186,14 +197,14 @@ async def _sample_every_second(metrics: Metrics) -> None:
 
 def collect_server(metrics: Metrics, state: ServerState) -> None:
     """The server's counters and gauges into this process's metrics slot (porch.metrics)."""
-    connections = state.connections
-    metrics.set_gauge("porch_connections_open", len(connections))
-    metrics.set_gauge("porch_connections_idle", sum(1 for c in connections if c.idle))
+    metrics.set_gauge("porch_connections_open", len(state.connections))
+    metrics.set_gauge("porch_connections_idle", len(state.idle))
     metrics.add_total(("counter", "porch_received_bytes_total"), state.bytes_in, state)
     metrics.add_total(("counter", "porch_sent_bytes_total"), state.bytes_out, state)
     metrics.add_total(("counter", "porch_connections_total"), state.accepted, state)
-    for reason, count in state.refused.items():
-        metrics.add_total(("refused", reason), count, state)
+    metrics.add_total(("refused", "refused"), state.refused, state)
+    metrics.add_total(("refused", "shed"), state.shed, state)
+    metrics.add_total(("refused", "reclaimed_idle"), state.reclaimed_idle, state)
 
 
 def run(
@@ -202,6 +213,7 @@ def run(
     *,
     sock: socket.socket | None = None,
     announce: bool = True,
+    error_page: ErrorPage = plain_error,
     lifecycle: Lifecycle | None = None,
     metrics: Metrics | None = None,
 ) -> None:
@@ -213,6 +225,7 @@ def run(
                 handler,
                 sock=sock,
                 quiet_start=not announce,
+                error_page=error_page,
                 lifecycle=lifecycle,
                 metrics=metrics,
             )

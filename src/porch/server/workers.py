@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 
 from porch.config import Config
-from porch.http import Handler
+from porch.http import ErrorPage, Handler, plain_error
 from porch.http.lifecycle import Lifecycle
 from porch.metrics import Metrics
 from porch.server.banner import banner_extra
@@ -62,6 +62,7 @@ def _reserve_port(config: Config) -> tuple[int, socket.socket | None]:
 def run_workers(
     config: Config,
     make_handler: Callable[[], Handler],
+    error_page: ErrorPage = plain_error,
     *,
     lifecycle: Lifecycle | None = None,
     metrics: Metrics | None = None,
@@ -94,6 +95,7 @@ def run_workers(
                     handler,
                     sock=shared,
                     announce=False,
+                    error_page=error_page,
                     lifecycle=lifecycle,
                     metrics=metrics,
                 )
