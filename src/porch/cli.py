@@ -27,6 +27,7 @@ from porch.configfile import ConfigFileError, load_defaults
 from porch.fleetcli import add_fleet_arguments, with_fleet
 from porch.http.auth import Access, Account, Grant, parse_account, parse_grants
 from porch.http.forwarded import parse_networks
+from porch.http.lifecycle import Lifecycle
 from porch.metrics import Metrics
 from porch.server import StartupError, run
 from porch.server.workers import run_workers
@@ -441,10 +442,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for warning in security_warnings(settings):
         print(f"porch: warning: {warning}", file=sys.stderr)
-    # Made before forking so every worker writes its own slot of the same shared counters.
+    # Made before forking: every worker writes its own slot of the same shared counters, and
+    # all of them see whether the balancer polled /-/health (the drain waits if it did).
     metrics = Metrics(settings.workers) if settings.metrics else None
+    lifecycle = Lifecycle(shared=settings.workers > 1)
     try:
-        app = App(settings, metrics=metrics)
+        app = App(settings, metrics=metrics, lifecycle=lifecycle)
     except RouteLoadError as error:
         print(f"porch: error: {error}", file=sys.stderr)
         return 2

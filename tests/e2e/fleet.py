@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.e2e.servers import free_port
-from tests.helpers import porch_env, require_tool
+from tests.helpers import PorchProcess, exchange, get, porch_env, require_tool
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HAPROXY_CONFIG = EXAMPLES / "haproxy.cfg"
@@ -315,3 +315,16 @@ def fetch(
 def access_lines(log: str) -> list[str]:
     """The access-log lines (Common Log Format) of a node's stderr."""
     return [line for line in log.splitlines() if re.match(r"^\S+ - - \[", line)]
+
+
+def wait_serving(server: PorchProcess, timeout: float = 10.0) -> None:
+    """Until a request is answered: --workers prints its banner before every child listens."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            exchange(server, get("/a.txt"))
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

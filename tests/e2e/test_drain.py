@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.fleet import wait_serving
 from tests.helpers import PorchProcess, ResponseReader, exchange, get, run_cli, run_porch
 
 BIG = 64 * 1024 * 1024
@@ -39,8 +40,8 @@ def refused(server: PorchProcess) -> bool:
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigterm_drains_then_exits_0(site: Path, tmp_path: Path, workers: str) -> None:
     with run_porch(site, "--drain-delay", "1.5", "--workers", workers, tmp=tmp_path) as server:
-        for _ in range(8):  # with two workers, each one is likely polled at least once
-            assert health(server) == 200
+        wait_serving(server)
+        assert health(server) == 200  # one poll, by one worker: every worker then drains
         # A download in flight when the signal comes.
         download = server.connect(timeout=10)
         download.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.fleet import wait_serving
 from tests.helpers import PorchProcess, exchange, get, run_porch
 
 
@@ -30,13 +31,14 @@ def scrape(server: PorchProcess) -> dict[str, float]:
 
 def test_workers_are_summed_whichever_answers(site: Path, tmp_path: Path) -> None:
     with run_porch(site, "--workers", "2", "--metrics", "--quiet", tmp=tmp_path) as server:
+        wait_serving(server)
         for _ in range(20):  # one connection each: the kernel spreads them over both workers
             assert exchange(server, get("/a.txt")).status == 200
         time.sleep(1.3)  # the server's own counters are copied in once a second
         for _ in range(4):  # whichever worker answers, the sum is the same
             found = scrape(server)
             assert found["porch_workers"] == 2
-            assert found['porch_requests_total{method="GET",code="2xx"}'] >= 20
+            assert found['porch_requests_total{method="GET",code="2xx"}'] >= 21
             assert found["porch_sent_bytes_total"] >= 20 * 1000
             assert found["porch_connections_total"] >= 20
             assert found["porch_connections_open"] >= 1  # the scrape's own
