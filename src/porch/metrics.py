@@ -8,8 +8,8 @@ it forks, each child writes only its own slot (``use_slot``), and whoever answer
 ``/-/metrics`` sums every slot. So a scrape reaching any worker sees the whole server, with no
 lock (one writer per slot; a reader may see a count one increment behind, never a torn one on
 the 64-bit machines porch runs on) and no files (prometheus-client's multiprocess mode needs a
-directory, an environment variable before import, and costs ~4 µs per request against ~0.4 µs
-here: docs/deploy.md has the measurement).
+directory, an environment variable before import, and costs 5-10 times more per request:
+docs/deploy.md has the measurement, bench/metrics_cost.py makes it).
 
 Two ways in. The hot path writes directly: ``request`` (method, status class, latency
 histogram) is a few index additions. Everything else is *collected*: components keep plain
@@ -109,6 +109,12 @@ class _Layout:
 
 
 LAYOUT: Final = _Layout()
+_REQUEST_OFFSETS: Final = {
+    (method, int(klass[0])): offset for (method, klass), offset in LAYOUT.requests.items()
+}
+"""(method, status // 100) -> offset: one dict lookup on the hot path."""
+_BUCKETS: Final = tuple(LAYOUT.buckets)
+_LATENCY_SUM: Final = LAYOUT.latency_sum
 
 
 class Metrics:
@@ -144,11 +150,13 @@ class Metrics:
     def request(self, method: str, status: int, seconds: float) -> None:
         """One answered request: by method and status class, and its latency."""
         view = self._view
-        klass = STATUS_CLASSES[min(max(status // 100, 1), 5) - 1]
-        key = (method if method in LAYOUT.method_index else "OTHER", klass)
-        view[LAYOUT.requests[key]] += 1
-        view[LAYOUT.buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)]] += 1
-        view[LAYOUT.latency_sum] += seconds
+        offset = _REQUEST_OFFSETS.get((method, status // 100))
+        if offset is None:  # a method without its own series, or a status outside 1xx-5xx
+            klass = STATUS_CLASSES[min(max(status // 100, 1), 5) - 1]
+            offset = LAYOUT.requests[(method if method in LAYOUT.method_index else "OTHER", klass)]
+        view[offset] += 1
+        view[_BUCKETS[bisect.bisect_left(LATENCY_BUCKETS, seconds)]] += 1
+        view[_LATENCY_SUM] += seconds
 
     def upload(self, kind: str = "whole") -> None:
         """One upload stored: ``whole`` (POST, PUT, a form) or ``resumable`` (completed)."""
