@@ -87,13 +87,21 @@ def shared_fleet(tmp_path: Path) -> Iterator[Fleet]:
         yield running
 
 
-def test_the_etag_is_the_same_on_every_node(fleet: Fleet) -> None:
-    seen: dict[str, str] = {}
-    for _ in range(6):
+def test_validators_and_listings_are_the_same_on_every_node(fleet: Fleet) -> None:
+    seen: dict[str, set[tuple[str, ...]]] = {}
+    for _ in range(6):  # round robin: each node twice
         head, _ = fetch(fleet.balancer.address, "/big.bin", method="HEAD")
-        seen[head.headers["x-porch-node"]] = head.headers["etag"]
+        answers = seen.setdefault(head.headers["x-porch-node"], set())
+        answers.add(("etag", head.headers["etag"], head.headers["last-modified"]))
+    for accept in ("text/plain", "application/json", "text/html"):
+        for _ in range(3):
+            head, body = fetch(fleet.balancer.address, "/", headers={"Accept": accept})
+            assert head.status == 200
+            seen[head.headers["x-porch-node"]].add((accept, hashlib.sha256(body).hexdigest()))
     assert len(seen) == 3  # every node answered
-    assert len(set(seen.values())) == 1
+    first, *others = seen.values()
+    assert len(first) == 4  # one validator pair and one body per listing format
+    assert all(answers == first for answers in others)
 
 
 def test_a_download_resumes_on_another_node_after_its_node_dies(
