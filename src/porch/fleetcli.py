@@ -8,7 +8,6 @@ import dataclasses
 
 from porch import config
 from porch.config import Config
-from porch.http.forwarded import parse_networks
 
 
 def _seconds(text: str) -> float:
@@ -63,15 +62,9 @@ def add_fleet_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def with_fleet(
-    settings: Config, args: argparse.Namespace, parser: argparse.ArgumentParser
-) -> Config:
-    """``settings`` with the fleet fields from ``args``; ``parser.error`` (exit 2) on faults."""
+def with_fleet(settings: Config, args: argparse.Namespace) -> Config:
+    """``settings`` with the fleet fields from ``args`` (``Config.validate`` checks them)."""
     allow = tuple(args.metrics_allow) if args.metrics_allow else config.DEFAULT_METRICS_ALLOW
-    try:
-        parse_networks(allow)
-    except ValueError as error:
-        parser.error(f"--metrics-allow: {error}")
     return dataclasses.replace(
         settings,
         max_age=args.max_age,

@@ -30,6 +30,7 @@ from porch.config import Config
 from porch.http import ErrorPage, Handler, plain_error
 from porch.http.lifecycle import Lifecycle
 from porch.metrics import Metrics
+from porch.runtime import Runtime
 from porch.server.banner import banner_extra
 from porch.server.serve import StartupError, run, url_host
 
@@ -60,7 +61,7 @@ def _reserve_port(config: Config) -> tuple[int, socket.socket | None]:
 
 
 def run_workers(
-    config: Config,
+    runtime: Runtime,
     make_handler: Callable[[], Handler],
     error_page: ErrorPage = plain_error,
     *,
@@ -69,12 +70,15 @@ def run_workers(
 ) -> int:
     """Run ``config.workers`` supervised server processes; returns the exit status.
 
-    ``lifecycle`` and ``metrics`` go to each child's server (each child has its own copy of
-    the lifecycle after the fork; ``metrics`` has a slot per child, see the module doc).
+    ``runtime`` was validated before this is called (the TLS context built, the paths
+    checked), so a child never fails for a reason the parent could have found: a child that
+    dies is a crash, and is restarted. ``lifecycle`` and ``metrics`` go to each child's server
+    (``metrics`` has a slot per child, see the module doc).
     """
+    config = runtime.config
     port, reserved = _reserve_port(config)
     shared = reserved if not hasattr(socket, "SO_REUSEPORT") else None
-    child_config = dataclasses.replace(config, port=port)
+    child = dataclasses.replace(runtime, config=dataclasses.replace(config, port=port))
     stopping = False
     children: dict[int, tuple[float, int]] = {}  # pid -> (started, worker index)
 
@@ -89,10 +93,9 @@ def run_workers(
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 if metrics is not None:
                     metrics.use_slot(index)
-                handler = make_handler()
                 run(
-                    child_config,
-                    handler,
+                    child,
+                    make_handler(),
                     sock=shared,
                     announce=False,
                     error_page=error_page,
@@ -120,11 +123,12 @@ def run_workers(
     time.sleep(0.2)
     if reserved is not None and shared is None:
         reserved.close()
+    scheme = runtime.scheme
     sys.stdout.write(
-        f"porch serving {config.root} at http://{url_host(config.host)}:{port}/\n"
+        f"porch serving {config.root} at {scheme}://{url_host(config.host)}:{port}/\n"
         f"porch: {config.workers} worker processes\n"
     )
-    banner_extra(config, port, "http", sys.stdout)
+    banner_extra(config, port, scheme, sys.stdout)
     sys.stdout.flush()
     while children:
         try:
