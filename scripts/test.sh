@@ -12,8 +12,9 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 # Debian's Chromium drives the browser tests (never a downloaded browser build); curl is used
-# by the end-to-end tests as a real client; wrk by the benchmark harness's smoke test; the
-# WebDAV clients by the WebDAV end-to-end tests.
+# by the end-to-end tests as a real client; wrk by the benchmark harness's smoke test and the
+# fleet's rolling restart; the WebDAV clients by the WebDAV end-to-end tests; HAProxy, Varnish
+# and rsync by the fleet tests (tests/e2e/test_fleet_*).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
@@ -23,6 +24,9 @@ command -v litmus >/dev/null 2>&1 || missing+=(litmus)
 command -v rclone >/dev/null 2>&1 || missing+=(rclone)
 command -v cadaver >/dev/null 2>&1 || missing+=(cadaver)
 { command -v mount.davfs || [ -x /usr/sbin/mount.davfs ]; } >/dev/null 2>&1 || missing+=(davfs2)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+command -v varnishd >/dev/null 2>&1 || [ -x /usr/sbin/varnishd ] || missing+=(varnish)
+command -v rsync >/dev/null 2>&1 || missing+=(rsync)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq

@@ -22,7 +22,10 @@ from porch.app.auth import check_hash, hash_password
 from porch.app.routes import RouteLoadError
 from porch.config import Config
 from porch.configfile import ConfigFileError, load_defaults
+from porch.fleetcli import add_fleet_arguments, with_fleet
 from porch.http.auth import NO_ACCESS_CONTROL, Access, Account, Grant, parse_account, parse_grants
+from porch.http.lifecycle import Lifecycle
+from porch.metrics import Metrics
 from porch.runtime import ConfigError, Runtime
 from porch.server import StartupError, run
 from porch.server.workers import run_workers
@@ -209,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_security_arguments(parser, positive_int)
     add_dav_arguments(parser, positive_int)
+    add_fleet_arguments(parser)
     parser.add_argument("--version", action="version", version=f"porch {__version__}")
     return parser
 
@@ -415,7 +419,7 @@ def runtime_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
         qr=args.qr,
         state_dir=Path(args.state_dir) if args.state_dir else None,
     )
-    settings = with_dav(with_security(settings, args, parser), args)
+    settings = with_fleet(with_dav(with_security(settings, args, parser), args), args)
     try:
         return settings.validate()
     except ConfigError as error:
@@ -439,15 +443,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for warning in security_warnings(settings):
         print(f"porch: warning: {warning}", file=sys.stderr)
+    # Made before forking: every worker writes its own slot of the same shared counters, and
+    # all of them see whether the balancer polled /-/health (the drain waits if it did).
+    metrics = Metrics(settings.workers) if settings.metrics else None
+    lifecycle = Lifecycle(shared=settings.workers > 1)
     try:
-        app = App(settings)
+        app = App(settings, metrics=metrics, lifecycle=lifecycle)
     except RouteLoadError as error:
         print(f"porch: error: {error}", file=sys.stderr)
         return 2
     try:
         if settings.workers > 1:
-            return run_workers(runtime, lambda: app, error_page=app.error_page)
-        run(runtime, app, error_page=app.error_page)
+            return run_workers(
+                runtime,
+                lambda: app,
+                error_page=app.error_page,
+                lifecycle=app.lifecycle,
+                metrics=metrics,
+            )
+        run(runtime, app, error_page=app.error_page, lifecycle=app.lifecycle, metrics=metrics)
     except StartupError as error:
         print(f"porch: error: {error}", file=sys.stderr)
         return 2

@@ -44,6 +44,17 @@ DEFAULT_SEND_TIMEOUT = 60.0
 DEFAULT_MAX_DAV_BODY = 1024 * 1024
 DEFAULT_MAX_LOCK_TIMEOUT = 3600
 
+# A fleet (issue 16, docs/deploy.md): caches in front, draining, metrics, the access log.
+DEFAULT_MAX_AGE = 0
+"""Seconds a cache may serve a file or listing without asking again; 0: ``no-cache`` (store,
+but revalidate every time, which a 304 makes cheap)."""
+DEFAULT_DRAIN_DELAY = 5.0
+"""Seconds between SIGTERM and closing the listener, while ``/-/health`` says 503 so a load
+balancer takes the node out (HAProxy's default checks need 3 x 2 s to notice)."""
+DEFAULT_METRICS_ALLOW = ("127.0.0.0/8", "::1")
+"""Who may read ``/-/metrics`` when it is on: loopback only, unless told otherwise."""
+ACCESS_LOG_FORMATS = ("clf", "json")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
@@ -110,6 +121,14 @@ class Config:
     # The largest PROPFIND/PROPPATCH/LOCK XML body read, and the longest lock granted (s).
     max_dav_body: int = DEFAULT_MAX_DAV_BODY
     max_lock_timeout: int = DEFAULT_MAX_LOCK_TIMEOUT
+
+    # A fleet (issue 16, docs/deploy.md): Cache-Control for caches in front, the drain on
+    # SIGTERM, /-/metrics (off by default) and who may read it, the access-log format.
+    max_age: int = DEFAULT_MAX_AGE
+    drain_delay: float = DEFAULT_DRAIN_DELAY
+    metrics: bool = False
+    metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
+    access_log_format: str = "clf"
 
     # The wire core (issue 18): the credentials file the accounts came from, so that
     # ``validate`` can refuse it inside ROOT as it refuses a TLS key there.

@@ -119,6 +119,22 @@ def _trash(config: Config, root: Path) -> Path | None:
     return trash
 
 
+def _fleet(config: Config) -> None:
+    """Issue 16 (docs/deploy.md): the freshness, drain, metrics and access-log settings."""
+    from porch.config import ACCESS_LOG_FORMATS
+
+    if config.max_age < 0:
+        raise ConfigError(f"--max-age must not be negative: {config.max_age}")
+    if config.drain_delay < 0:
+        raise ConfigError(f"--drain-delay must not be negative: {config.drain_delay}")
+    if config.access_log_format not in ACCESS_LOG_FORMATS:
+        raise ConfigError(f"--access-log-format must be one of {', '.join(ACCESS_LOG_FORMATS)}")
+    try:
+        parse_networks(list(config.metrics_allow))
+    except ValueError as error:
+        raise ConfigError(f"--metrics-allow: {error}") from None
+
+
 def validate(config: Config) -> Runtime:
     """Check ``config`` once and build what the server runs with; ``ConfigError`` on a fault.
 
@@ -131,6 +147,7 @@ def validate(config: Config) -> Runtime:
         networks = parse_networks(list(config.trusted_proxies))
     except ValueError as error:
         raise ConfigError(f"--trusted-proxy: {error}") from None
+    _fleet(config)
     # Issue 18: a credentials file inside ROOT could be downloaded.
     if config.auth_file is not None and _inside(root, config.auth_file):
         raise ConfigError("--auth-file: the file is inside the served directory; move it out")

@@ -30,3 +30,18 @@ def test_without_a_loop_a_line_is_written_at_once() -> None:
     stream = io.StringIO()
     AccessLog(stream).write("::1", "HEAD / HTTP/1.0", 200, 0)
     assert stream.getvalue().endswith('"HEAD / HTTP/1.0" 200 0\n')
+
+
+def test_json_lines_format() -> None:
+    import json
+
+    stream = io.StringIO()
+    log = AccessLog(stream, json_lines=True)
+    log.write("203.0.113.7", 'GET /a%20b"c HTTP/1.1', 206, 512)
+    log.write("127.0.0.1", "-", 400, 0)
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["client"] == "203.0.113.7"
+    assert (first["method"], first["target"], first["protocol"]) == ("GET", '/a%20b"c', "HTTP/1.1")
+    assert (first["status"], first["bytes"]) == (206, 512)
+    assert first["time"].endswith("Z")
+    assert (second["method"], second["status"]) == (None, 400)

@@ -12,6 +12,7 @@ import errno
 import logging
 import os
 import stat
+import time
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 from porch.app.auth import Guard, Principal
 from porch.app.dav.methods import DAV_METHODS, Dav
 from porch.app.files import (
+    VALIDATOR_LOOKUPS,
     OpenFile,
     ReadOptions,
     attachment_disposition,
@@ -27,6 +29,8 @@ from porch.app.files import (
     open_regular,
 )
 from porch.app.listing import READ_ONLY, STATIC_PREFIX, FileRights, UploadForm, listing_response
+from porch.app.listingcache import LISTINGS
+from porch.app.operations import METRICS_PATH, cache_control, metrics_response
 from porch.app.pages import error_response
 from porch.app.paths import OpenCache, resolve, url_segments
 from porch.app.qr import QR_PATH, qr_response
@@ -43,6 +47,9 @@ from porch.app.usertemplates import UserTemplates
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response, ServerFault
 from porch.http.auth import Access
+from porch.http.forwarded import parse_networks
+from porch.http.lifecycle import Lifecycle
+from porch.metrics import Metrics
 
 log = logging.getLogger("porch.app")
 
@@ -56,11 +63,29 @@ class App:
     """The application: ``await app(request)`` returns the response for any request.
 
     It never raises: every failure is already a response. The root in ``config`` must be an
-    absolute, resolved directory (``porch.cli`` ensures it).
+    absolute, resolved directory (``porch.cli`` ensures it). ``lifecycle`` is shared with the
+    server (draining turns the health check to 503); ``metrics`` is the shared-memory registry
+    when ``--workers`` made one before forking, else the app makes its own when
+    ``config.metrics`` is on.
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        lifecycle: Lifecycle | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.config = config
+        # A fleet (issue 16): draining, metrics, freshness for caches in front.
+        self.lifecycle = lifecycle if lifecycle is not None else Lifecycle()
+        if metrics is None and config.metrics:
+            metrics = Metrics()
+        self.metrics = metrics
+        self.metrics_allow = parse_networks(config.metrics_allow)
+        self.open_hits = self.open_misses = 0
+        if metrics is not None:
+            metrics.collect(self._collect)
         self.root = config.root
         self.guard = Guard(config.accounts, config.anonymous)
         self.routes = Routes()
@@ -91,9 +116,10 @@ class App:
         )
         # porch's own URLs under /-/ (porch.app.reserved); features add theirs the same way.
         self.reserved = Reserved()
-        self.reserved.add(
-            HEALTH_PATH, lambda r: health_response(r, self.root), methods=None, public=True
-        )
+        self.reserved.add(HEALTH_PATH, self.answer_health, methods=None, public=True)
+        if self.metrics is not None:
+            # Public: its own rule, by client address (--metrics-allow), needs no account.
+            self.reserved.add(METRICS_PATH, self.answer_metrics, public=True)
         self.reserved.add(STATIC_PREFIX, self.serve_static, prefix=True)
         self.reserved.add(QR_PATH, lambda r: qr_response(r, self.config.host))
         if self.trash is not None:
@@ -114,6 +140,17 @@ class App:
 
     async def handle(self, request: Request) -> Response:
         """Answer ``request``; errors of any kind become error pages here and only here."""
+        if self.metrics is None:
+            return await self.answer(request)
+        started = time.perf_counter()
+        response = await self.answer(request)
+        self.metrics.request(request.method, response.status, time.perf_counter() - started)
+        if request.method in ("POST", "PUT") and response.status in (201, 204):
+            self.metrics.upload()
+        return response
+
+    async def answer(self, request: Request) -> Response:
+        """``handle`` without the metrics."""
         try:
             response = await self.guarded(request)
         except HTTPError as error:
@@ -147,6 +184,17 @@ class App:
         if entry is not None:
             return await entry.answer(request)
         return await self.dispatch(request, who)
+
+    def answer_health(self, request: Request) -> Response:
+        """``/-/health``: 200 while serving, 503 once draining (a balancer takes the node out);
+        the first poll tells the server someone is watching (porch.http.lifecycle)."""
+        self.lifecycle.health_polled = True
+        return health_response(request, self.root, draining=self.lifecycle.draining)
+
+    def answer_metrics(self, request: Request) -> Response:
+        """``/-/metrics`` (registered only with ``--metrics``): for ``--metrics-allow``."""
+        assert self.metrics is not None  # registered only with metrics on
+        return metrics_response(request, self.metrics, self.metrics_allow)
 
     async def answer_trash(self, request: Request) -> Response:
         """``/-/trash/``: the items the caller may write at their original URL
@@ -193,6 +241,7 @@ class App:
         """GET/HEAD of a file or directory under the root (``who``: for the listing page)."""
         cached = self.opened.open(request.path)
         if cached is not None:
+            self.open_hits += 1
             path, fd, info = cached
             return self.serve_file(request, request.path, OpenFile(path, fd, info))
         real = resolve(self.root, request.path, hidden=self.config.hidden)
@@ -211,6 +260,7 @@ class App:
             return self.serve_directory(request, str(real), who)
         path = str(real)
         fd, info = open_regular(path)
+        self.open_misses += 1
         self.opened.remember(request.path, path, info)
         return self.serve_file(request, request.path, OpenFile(path, fd, info))
 
@@ -250,6 +300,7 @@ class App:
         if "download" in request.query and response.status < 300:
             name = url_path.rsplit("/", 1)[-1]
             response.headers.set("Content-Disposition", attachment_disposition(name))
+        response.headers.set("Cache-Control", cache_control(request, self.config.max_age))
         return response
 
     def list_directory(self, request: Request, real: str, who: Principal | None = None) -> Response:
@@ -263,6 +314,7 @@ class App:
             bind_host=self.config.host,
             rights=self.file_rights(request, who),
         )
+        response.headers.set("Cache-Control", cache_control(request, self.config.max_age))
         return compress_response(request, response, self.reading)
 
     def file_rights(self, request: Request, who: Principal | None) -> FileRights:
@@ -307,3 +359,13 @@ class App:
         )
         response.headers.add("Cache-Control", "public, max-age=3600")
         return response
+
+    def _collect(self, metrics: Metrics) -> None:
+        """The caches' counters into this process's metrics slot (porch.metrics)."""
+        for name, hits, misses in (
+            ("open_file", self.open_hits, self.open_misses),
+            ("listing", LISTINGS.hits, LISTINGS.misses),
+            ("validator", VALIDATOR_LOOKUPS[0], VALIDATOR_LOOKUPS[1]),
+        ):
+            metrics.add_total(("cache", name, "hit"), hits, self)
+            metrics.add_total(("cache", name, "miss"), misses, self)

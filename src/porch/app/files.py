@@ -66,24 +66,34 @@ GZIP_LEVEL = 6
 PRECOMPRESSED = (("br", ".br"), ("gzip", ".gz"))
 """Sibling suffixes by coding, in porch's order of preference (brotli is smaller)."""
 
+ON_THE_FLY = "gzip"
+"""The ETag suffix of gzip made on the fly; a precompressed sibling's is its file suffix."""
+_SIBLING_TAG = {name: suffix.lstrip(".") for name, suffix in PRECOMPRESSED}
+
 VALIDATOR_CACHE_ENTRIES = 4096
 """File versions whose ETag and Last-Modified text are kept formatted (``validators``)."""
 
-_validator_cache: dict[tuple[int, int, int, str], tuple[str, str]] = {}
+_validator_cache: dict[tuple[int, int, str], tuple[str, str]] = {}
+VALIDATOR_LOOKUPS = [0, 0]
+"""[hits, misses] of the validator cache, for /-/metrics (issue 16)."""
 
 
 def validators(info: os.stat_result, coding: str = "") -> tuple[str, str]:
-    """(ETag, Last-Modified) of a file version, formatted once per (inode, size, mtime).
+    """(ETag, Last-Modified) of a file version, formatted once per (size, mtime, coding).
 
-    A pure function of the stat fields, so caching it cannot serve a stale validator: a
-    changed file has a changed key.
+    From size and mtime only, never inode or device, so every node holding the same file
+    gives the same validators (``make_etag`` says why). ``coding`` names the representation:
+    ``""`` the file itself, ``"gzip"`` gzip made on the fly from it (a weak tag: zlib versions
+    may differ between nodes), ``"br"``/``"gz"`` a precompressed sibling (``info`` is then the
+    sibling's). A pure function of its key, so caching it cannot serve a stale validator.
     """
-    key = (info.st_ino, info.st_size, info.st_mtime_ns, coding)
+    key = (info.st_size, info.st_mtime_ns, coding)
     found = _validator_cache.get(key)
+    VALIDATOR_LOOKUPS[found is None] += 1
     if found is None:
         if len(_validator_cache) >= VALIDATOR_CACHE_ENTRIES:
             _validator_cache.clear()
-        etag = make_etag(info.st_ino, info.st_size, info.st_mtime_ns, coding)
+        etag = make_etag(info.st_size, info.st_mtime_ns, coding, weak=coding == ON_THE_FLY)
         found = _validator_cache[key] = (etag, format_http_date(info.st_mtime))
     return found
 
@@ -316,10 +326,14 @@ def _respond(
         if coding is not None:
             chosen = siblings.get(coding, opened)
 
-    # The sibling's own inode makes its tag distinct; the coding suffix tells gzip on the fly
-    # from identity for the same file.
-    source = chosen.info
-    etag = validators(source, coding or "")[0]
+    # A sibling's tag is its own size and mtime with its suffix ("-br", "-gz"); gzip on the fly
+    # is the file's own size and mtime with "-gzip", weak.
+    if coding is None:
+        etag = validators(info)[0]
+    elif chosen is opened:
+        etag = validators(info, ON_THE_FLY)[0]
+    else:
+        etag = validators(chosen.info, _SIBLING_TAG[coding])[0]
     last_modified = validators(info)[1]
     vary = [("Vary", "Accept-Encoding")] if compressible else []
 

@@ -39,6 +39,8 @@ class ListingCache:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, Signature, tuple[object, ...]], tuple[float, bytes]] = {}
+        self.hits = 0  # lookups answered and missed, for /-/metrics (issue 16)
+        self.misses = 0
 
     def signature(self, directory: str) -> Signature | None:
         """The directory's version, taken *before* it is read; None when it may not be
@@ -53,6 +55,14 @@ class ListingCache:
 
     def get(self, directory: str, variant: tuple[object, ...]) -> bytes | None:
         """The cached body for the directory as it is now, or None."""
+        body = self._lookup(directory, variant)
+        if body is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return body
+
+    def _lookup(self, directory: str, variant: tuple[object, ...]) -> bytes | None:
         signature = self.signature(directory)
         if signature is None:
             return None

@@ -3,7 +3,10 @@
 The URL encoded is the one a phone on the same network should open: the request's scheme
 and ``Host`` plus ``path``, except that a loopback Host (``localhost``, ``127.0.0.1``,
 ``[::1]``: someone browsing on the serving machine itself) is swapped for the machine's LAN
-address when porch is bound to every interface; a phone cannot reach ``localhost``.
+address when porch is bound to every interface; a phone cannot reach ``localhost``. That swap
+is skipped for a request that came through a proxy (``X-Forwarded-For``, ``Forwarded`` or
+``Via``): behind a balancer the Host is the fleet's name, and a node's own address in the page
+would make identical trees list differently on every node (docs/deploy.md).
 
 It is an image rendered on demand (segno, no network) rather than a data: URI in every
 listing, so listings pay nothing for it; ``img-src 'self'`` in the page's CSP allows it.
@@ -37,14 +40,25 @@ def split_host(host: str) -> tuple[str, str]:
 
 
 def share_url(request: Request, bind_host: str, path: str) -> str:
-    """The absolute URL of ``path`` on this server as another device should open it."""
+    """The absolute URL of ``path`` on this server as another device should open it.
+
+    From the request alone (scheme and Host) unless someone browses on this very machine
+    without a proxy in between: only then does a node's own LAN address appear in it.
+    """
     host = (request.headers.get("host") or "").strip() or f"{url_host(bind_host)}"
     name, port = split_host(host)
-    if is_loopback_host(name):
+    if is_loopback_host(name) and not _proxied(request):
         lan = lan_addresses(bind_host)
         if lan:
             host = url_host(lan[0]) + port
     return f"{request.scheme}://{host}{path}"
+
+
+def _proxied(request: Request) -> bool:
+    """True when a proxy says it forwarded the request (not checked against --trusted-proxy:
+    a client that forges the field only changes the URL its own page shows)."""
+    headers = request.headers
+    return "x-forwarded-for" in headers or "forwarded" in headers or "via" in headers
 
 
 def qr_response(request: Request, bind_host: str) -> Response:

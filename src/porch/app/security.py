@@ -74,11 +74,13 @@ def preflight_response() -> Response:
     )
 
 
-def health_response(request: Request, root: Path) -> Response:
+def health_response(request: Request, root: Path, *, draining: bool = False) -> Response:
     """200 ``{"status":"ok"}`` while ``root`` is a directory, else 503; GET and HEAD only.
 
     One ``stat`` of the root and nothing else: cheap enough for a load balancer to poll, and
-    it reveals nothing about the files.
+    it reveals nothing about the files. ``draining`` (the server got SIGTERM and will stop
+    accepting after ``--drain-delay``) gives 503 ``{"status":"draining"}``: the balancer takes
+    the node out while the requests already on their way are still answered.
     """
     if request.method not in ("GET", "HEAD"):
         raise HTTPError(405, "the health check answers GET and HEAD", {"Allow": "GET, HEAD"})
@@ -87,7 +89,9 @@ def health_response(request: Request, root: Path) -> Response:
     except OSError:
         healthy = False
     status, word = (200, "ok") if healthy else (503, "unavailable")
+    if draining:
+        status, word = 503, "draining"
     headers = Headers([("Content-Type", "application/json"), ("Cache-Control", "no-store")])
-    if not healthy:
+    if status != 200:
         headers.add("Retry-After", "5")
     return Response(status, headers, json.dumps({"status": word}, separators=(",", ":")).encode())

@@ -28,23 +28,34 @@ class Outcome(enum.Enum):
     PRECONDITION_FAILED = 412
 
 
-def make_etag(inode: int, size: int, mtime_ns: int, coding: str = "") -> str:
-    """A strong entity-tag for a file version: ``"<inode>-<size>-<mtime_ns>"`` in hex.
+def make_etag(size: int, mtime_ns: int, coding: str = "", *, weak: bool = False) -> str:
+    """An entity-tag for a file version: ``"<size>-<mtime_ns>"`` in hex, from what is the same
+    wherever the same file is.
+
+    Never the inode or the device: two nodes behind a balancer (one shared mount seen through
+    different devices, rsync'd replicas, a restored backup, a CDN's origin pool) hold the same
+    file under different identities, and a tag that differs between them makes a download
+    resumed on another node (``If-Range``) start over and a cache revalidate to a full 200.
+    Copies must keep the modification time to the nanosecond for their tags to agree
+    (``rsync -t``, ``cp -p`` do; docs/deploy.md).
 
     Why strong: a strong tag promises that equal tags mean byte-identical content. Any write
     through the file system changes the size or sets mtime, and mtime is kept to the
-    nanosecond (in practice to the kernel's clock tick, a few ms); replacing a file by rename
-    changes the inode as well. The one way to get equal tags for different bytes is to rewrite
-    a file in place with the same length within one clock tick *and* have nobody observe the
-    first version in between — or to reset mtime by hand (``touch -d``), which says "unchanged"
-    on purpose. nginx and Apache make the same trade (nginx with whole seconds, which is
-    weaker); a weak tag would forbid If-Range and If-Match from ever matching, which makes
-    resumed downloads impossible, a much worse failure. ``coding`` tells apart the encodings
-    of one file (``gzip`` appended as ``-gzip``): a gzip body is a different representation
-    and must not share the identity body's strong tag.
+    nanosecond (in practice to the kernel's clock tick, a few ms). The one way to get equal
+    tags for different bytes is to write the same length within one clock tick *and* have
+    nobody observe the first version in between, or to reset mtime by hand (``touch -d``,
+    ``rsync -t`` of the same version), which says "unchanged" on purpose. nginx makes the same
+    trade with whole seconds, which is weaker; a weak tag would forbid If-Range and If-Match
+    from ever matching, which makes resumed downloads impossible, a much worse failure.
+
+    ``coding`` tells apart the representations of one file (``-gzip`` appended): a compressed
+    body must not share the identity body's tag. ``weak`` marks a body that is equivalent but
+    not byte-for-byte reproducible everywhere (gzip made on the fly depends on the zlib
+    version), as nginx does for on-the-fly gzip.
     """
     suffix = f"-{coding}" if coding else ""
-    return f'"{inode:x}-{size:x}-{mtime_ns:x}{suffix}"'
+    tag = f'"{size:x}-{mtime_ns:x}{suffix}"'
+    return "W/" + tag if weak else tag
 
 
 def parse_etags(value: str) -> list[str] | None:

@@ -67,9 +67,14 @@ class ServerState:
         self.shed = 0
         self.refused = 0
         self.shutting_down = False
+        # Counters for /-/metrics (issue 16; porch.server.serve.collect_server reads them).
+        self.accepted = 0
+        self.bytes_in = 0
+        self.bytes_out = 0
 
     def admit(self, newcomer: Admitted, limit: int) -> bool:
         """Take ``newcomer`` in, reclaiming a slot when at ``limit``; False: refuse it."""
+        self.accepted += 1
         if len(self.connections) >= limit and not self._reclaim(newcomer.address):
             self.refused += 1
             return False

@@ -127,6 +127,7 @@ async def respond(connection: Connection, job: Job) -> bool:
         keep_alive = False
     sent, keep_alive = await send(connection, request, response, keep_alive)
     connection.state.total_requests += 1
+    connection.state.bytes_out += sent
     access_log = connection.access_log
     if access_log is not None:
         if request is not None:

@@ -204,6 +204,7 @@ class Connection(asyncio.Protocol):
             self.receiving = None
 
     def on_body(self, data: bytes) -> None:
+        self.state.bytes_in += len(data)
         if self.receiving is not None:
             self.receiving.feed(data)
             self.buffered_body += len(data)

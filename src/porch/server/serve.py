@@ -1,4 +1,14 @@
-"""Listening, the event loop, signals and graceful shutdown."""
+"""Listening, the event loop, signals, draining and graceful shutdown.
+
+Stopping (docs/deploy.md). SIGTERM first *drains*: the server marks ``Lifecycle.draining``
+(the app's ``/-/health`` answers 503, so a load balancer takes the node out) and answers every
+response from then on with ``Connection: close``, while the listener stays open for
+``--drain-delay`` seconds so connections the balancer already sent are still accepted. Then
+the listener closes, idle connections close, responses in flight get ``--shutdown-grace``
+seconds to finish, and what is left is aborted; the process exits 0. The delay is skipped
+when nothing ever polled ``/-/health`` (no balancer is watching, so waiting helps nobody)
+and on SIGINT (Ctrl-C means now).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +25,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from porch.http import ErrorPage, Handler, ServerFault, plain_error
+from porch.http.lifecycle import Lifecycle
+from porch.metrics import Metrics
 from porch.runtime import Runtime
 from porch.server.accesslog import AccessLog
 from porch.server.admission import ServerState
@@ -69,6 +81,8 @@ async def serve(
     quiet_start: bool = False,
     error_page: ErrorPage = plain_error,
     policy: SendPolicy | None = None,
+    lifecycle: Lifecycle | None = None,
+    metrics: Metrics | None = None,
 ) -> None:
     """Serve ``handler`` on the validated ``runtime``'s host and port until SIGINT/SIGTERM or
     ``stop``.
@@ -80,6 +94,8 @@ async def serve(
     ``quiet_start`` skips the start-up banner (workers leave it to their parent).
     ``error_page`` renders the errors the server finds itself (the app's, so they look like
     the app's own); ``policy`` picks how files are sent (default: from what the loop can do).
+    ``lifecycle`` is shared with the app (draining: the module docstring); ``metrics`` gets
+    the server's counters (connections, bytes, refusals) once a second.
     """
     loop = asyncio.get_running_loop()
     config = runtime.config
@@ -87,7 +103,8 @@ async def serve(
     state.overloaded = refusal_bytes(
         error_page, ServerFault(503, "too many connections; try again", {"Retry-After": "1"})
     )
-    access_log = None if config.quiet else AccessLog()
+    lifecycle = lifecycle if lifecycle is not None else Lifecycle()
+    access_log = None if config.quiet else AccessLog(json_lines=config.access_log_format == "json")
     raise_file_limit()
     context = runtime.ssl_context
     handshake_timeout = config.header_timeout if context is not None else None
@@ -131,14 +148,30 @@ async def serve(
         out.flush()
 
     stop = stop if stop is not None else asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        stop.set()
+
+    loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    sampler = None
+    if metrics is not None:
+        metrics.collect(lambda registry: collect_server(registry, state))
+        sampler = loop.create_task(_sample_every_second(metrics))
     try:
         await stop.wait()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
-        state.shutting_down = True
+        lifecycle.draining = True
+        state.shutting_down = True  # every response from now on says Connection: close
+        if terminated and lifecycle.health_polled and config.drain_delay > 0:
+            log.info("draining: /-/health says 503 for %ss before the listener closes",
+                     config.drain_delay)  # fmt: skip
+            await asyncio.sleep(config.drain_delay)
         server.close()
         for connection in list(state.connections):
             connection.shutdown()
@@ -149,8 +182,28 @@ async def serve(
             if connection.transport is not None:
                 connection.transport.abort()
         await asyncio.sleep(0)
+        if sampler is not None:
+            sampler.cancel()
         if access_log is not None:
             access_log.flush()  # the lines of the last loop turn
+
+
+async def _sample_every_second(metrics: Metrics) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        metrics.sample()
+
+
+def collect_server(metrics: Metrics, state: ServerState) -> None:
+    """The server's counters and gauges into this process's metrics slot (porch.metrics)."""
+    metrics.set_gauge("porch_connections_open", len(state.connections))
+    metrics.set_gauge("porch_connections_idle", len(state.idle))
+    metrics.add_total(("counter", "porch_received_bytes_total"), state.bytes_in, state)
+    metrics.add_total(("counter", "porch_sent_bytes_total"), state.bytes_out, state)
+    metrics.add_total(("counter", "porch_connections_total"), state.accepted, state)
+    metrics.add_total(("refused", "refused"), state.refused, state)
+    metrics.add_total(("refused", "shed"), state.shed, state)
+    metrics.add_total(("refused", "reclaimed_idle"), state.reclaimed_idle, state)
 
 
 def run(
@@ -160,9 +213,19 @@ def run(
     sock: socket.socket | None = None,
     announce: bool = True,
     error_page: ErrorPage = plain_error,
+    lifecycle: Lifecycle | None = None,
+    metrics: Metrics | None = None,
 ) -> None:
     """Run ``serve`` on the configured event loop until stopped (blocking)."""
     with asyncio.Runner(loop_factory=loop_factory(runtime.config.loop)) as runner:
         runner.run(
-            serve(runtime, handler, sock=sock, quiet_start=not announce, error_page=error_page)
+            serve(
+                runtime,
+                handler,
+                sock=sock,
+                quiet_start=not announce,
+                error_page=error_page,
+                lifecycle=lifecycle,
+                metrics=metrics,
+            )
         )

@@ -6,8 +6,12 @@ one), then forks N children; each runs the ordinary single-process server with
 ``SO_REUSEPORT`` is missing, the parent opens one listening socket before forking and the
 children share it. The parent only supervises: a child that dies while the server is running
 is restarted (a crash loop is slowed to one restart per second), and SIGINT/SIGTERM is passed
-on to every child, which finishes its requests in flight within the grace period; the parent
-exits 0 once they are all gone.
+on to every child as it came (so SIGTERM drains, porch.server.serve), which finishes its
+requests in flight within the grace period; the parent exits 0 once they are all gone.
+
+Metrics: the registry is made by the caller before the fork, in shared memory with one slot per
+worker; child number ``index`` writes slot ``index`` (a replacement takes over its
+predecessor's slot), and any worker answering ``/-/metrics`` sums them all.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from collections.abc import Callable
 
 from porch.config import Config
 from porch.http import ErrorPage, Handler, plain_error
+from porch.http.lifecycle import Lifecycle
+from porch.metrics import Metrics
 from porch.runtime import Runtime
 from porch.server.banner import banner_extra
 from porch.server.serve import StartupError, run, url_host
@@ -55,22 +61,28 @@ def _reserve_port(config: Config) -> tuple[int, socket.socket | None]:
 
 
 def run_workers(
-    runtime: Runtime, make_handler: Callable[[], Handler], error_page: ErrorPage = plain_error
+    runtime: Runtime,
+    make_handler: Callable[[], Handler],
+    error_page: ErrorPage = plain_error,
+    *,
+    lifecycle: Lifecycle | None = None,
+    metrics: Metrics | None = None,
 ) -> int:
     """Run ``config.workers`` supervised server processes; returns the exit status.
 
     ``runtime`` was validated before this is called (the TLS context built, the paths
     checked), so a child never fails for a reason the parent could have found: a child that
-    dies is a crash, and is restarted.
+    dies is a crash, and is restarted. ``lifecycle`` and ``metrics`` go to each child's server
+    (``metrics`` has a slot per child, see the module doc).
     """
     config = runtime.config
     port, reserved = _reserve_port(config)
     shared = reserved if not hasattr(socket, "SO_REUSEPORT") else None
     child = dataclasses.replace(runtime, config=dataclasses.replace(config, port=port))
     stopping = False
-    children: dict[int, float] = {}
+    children: dict[int, tuple[float, int]] = {}  # pid -> (started, worker index)
 
-    def spawn() -> None:
+    def spawn(index: int) -> None:
         pid = os.fork()
         if pid == 0:
             status = 0
@@ -79,25 +91,35 @@ def run_workers(
                     reserved.close()
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                run(child, make_handler(), sock=shared, announce=False, error_page=error_page)
+                if metrics is not None:
+                    metrics.use_slot(index)
+                run(
+                    child,
+                    make_handler(),
+                    sock=shared,
+                    announce=False,
+                    error_page=error_page,
+                    lifecycle=lifecycle,
+                    metrics=metrics,
+                )
             except BaseException:
                 log.exception("worker %d failed", os.getpid())
                 status = 1
             finally:
                 os._exit(status)
-        children[pid] = time.monotonic()
+        children[pid] = (time.monotonic(), index)
 
     def stop(signum: int, frame: object) -> None:
         nonlocal stopping
         stopping = True
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+                os.kill(pid, signum)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    for _ in range(config.workers):
-        spawn()
+    for index in range(config.workers):
+        spawn(index)
     time.sleep(0.2)
     if reserved is not None and shared is None:
         reserved.close()
@@ -115,11 +137,11 @@ def run_workers(
             break
         except InterruptedError:
             continue
-        started = children.pop(pid, time.monotonic())
+        started, index = children.pop(pid, (time.monotonic(), 0))
         if stopping:
             continue
         log.warning("worker %d exited (status %d); starting another", pid, status)
         if time.monotonic() - started < RESTART_DELAY:
             time.sleep(RESTART_DELAY)
-        spawn()
+        spawn(index)
     return 0
