@@ -99,7 +99,7 @@ class App:
         if self.config.cors and is_preflight(request):
             return cors_preflight()
         if not self.guard.open:
-            await self.guard.check(request)
+            request.user = await self.guard.check(request)
         return await self.dispatch(request)
 
     def allowed_methods(self) -> tuple[str, ...]:

@@ -25,7 +25,9 @@ class Request:
     consumed at most once, and raises ``HTTPError`` (400, 408, 413) when the body is malformed,
     too slow or too large. ``root_path`` is the prefix the app is mounted under when it runs
     inside another ASGI application (``""`` on porch's own server): links and redirects that
-    the app builds from ``path`` put it in front.
+    the app builds from ``path`` put it in front. ``user`` is set by the app once the access
+    rules have checked the request's credentials (None: anonymous); the access log writes it
+    in Common Log Format's user field.
     """
 
     method: str
@@ -38,6 +40,7 @@ class Request:
     body: AsyncIterable[bytes] = field(default_factory=_no_body)
     scheme: str = "http"
     root_path: str = ""
+    user: str | None = None  # issue 19: the authenticated user, for the page and the log
 
     @property
     def content_length(self) -> int | None:

@@ -11,7 +11,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 class AccessLog:
-    """Writes ``host - - [day/Mon/year:HH:MM:SS +0000] "request line" status bytes``.
+    """Writes ``host - user [day/Mon/year:HH:MM:SS +0000] "request line" status bytes``.
 
     The timestamp text is cached per second: formatting it per request costs more than
     writing the line. Times are UTC so the line is the same whatever the server's zone.
@@ -35,11 +35,16 @@ class AccessLog:
             self._second = now
         return self._stamp
 
-    def write(self, host: str, request_line: str, status: int, size: int | None) -> None:
-        """Log one response; ``size`` is body bytes sent (None: ``-``)."""
+    def write(
+        self, host: str, request_line: str, status: int, size: int | None, user: str | None = None
+    ) -> None:
+        """Log one response; ``size`` is body bytes sent (None: ``-``); ``user`` the
+        authenticated user (None: ``-``), with spaces, quotes and control characters escaped
+        so the line still splits into its fields."""
         line = request_line.replace("\\", "\\\\").replace('"', '\\"')
         sent = "-" if size is None else str(size)
-        self._lines.append(f'{host} - - [{self._timestamp()}] "{line}" {status} {sent}\n')
+        who = "-" if not user else _escape_user(user)
+        self._lines.append(f'{host} - {who} [{self._timestamp()}] "{line}" {status} {sent}\n')
         if self._flush_scheduled:
             return
         # One write (one syscall) per event-loop turn, not per line: the responses answered
@@ -60,3 +65,9 @@ class AccessLog:
             self._lines.clear()
             self.stream.write(text)
             self.stream.flush()
+
+
+def _escape_user(user: str) -> str:
+    return "".join(
+        f"\\x{ord(c):02x}" if c.isspace() or not c.isprintable() or c in '"\\' else c for c in user
+    )

@@ -620,7 +620,8 @@ class Connection(asyncio.Protocol):
             )
             client = request.client if request is not None else self.client
             host = client[0] if client else "-"
-            self.access_log.write(host, line, response.status, sent)
+            user = request.user if request is not None else None
+            self.access_log.write(host, line, response.status, sent, user)
         return keep_alive
 
     # -- writing --------------------------------------------------------------------------
