@@ -173,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept POST/PUT uploads and save them in this existing directory",
     )
     uploads.add_argument(
+        "--on-conflict",
+        choices=("refuse", "rename", "replace"),
+        default=config.DEFAULT_ON_CONFLICT,
+        help="when an upload's name is taken: refuse (409), rename (NAME (1).EXT) or replace "
+        "(a request may choose with ?on-conflict=)",
+    )
+    uploads.add_argument(
         "--state-dir",
         metavar="DIR",
         default=None,
@@ -412,6 +419,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         routes=tuple(args.routes),
         upload_dir=upload_dir,
         max_upload_size=args.max_upload_size,
+        on_conflict=args.on_conflict,
         max_ranges=args.max_ranges,
         compress=not args.no_compress,
         compress_min_bytes=args.compress_min_bytes,

@@ -37,6 +37,8 @@ DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256
 # Performance (issue 6): a client that stops reading a response is cut off.
 DEFAULT_SEND_TIMEOUT = 60.0
 """Seconds a response may wait for the client to read any of it (nginx ``send_timeout``)."""
+# Issue 19: name conflicts on upload (refuse | rename | replace).
+DEFAULT_ON_CONFLICT = "refuse"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,3 +98,6 @@ class Config:
     # and properties, resumable-upload partials, thumbnail and checksum caches. None: the
     # default for this root (porch.app.state.default_state_dir).
     state_dir: Path | None = None
+    # Issue 19 (docs/uploads.md): what an upload does when its name is taken: refuse (409),
+    # rename (NAME (1).EXT) or replace (for clients allowed to overwrite).
+    on_conflict: str = DEFAULT_ON_CONFLICT

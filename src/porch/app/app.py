@@ -34,8 +34,10 @@ from porch.app.security import HEALTH_PATH, finish, health_response, is_prefligh
 from porch.app.security import preflight_response as cors_preflight
 from porch.app.uploads import Uploads
 from porch.app.usertemplates import UserTemplates
+from porch.app.visitor import access_of, is_sign_in, sign_in, visitor_of
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response
+from porch.http.auth import Access, method_access
 
 log = logging.getLogger("porch.app")
 
@@ -59,6 +61,8 @@ class App:
         self.routes = Routes()
         self.templates = UserTemplates(self.root, hidden=config.hidden)
         self.uploads = Uploads(config) if config.upload_dir is not None else None
+        if self.uploads is not None:  # issue 19: replacing a file needs write, not only add
+            self.uploads.may_overwrite = lambda r: self.access(r, r.path) >= Access.WRITE
         self.reading = ReadOptions(  # file-serving settings: ranges and compression
             hidden=config.hidden,
             max_ranges=config.max_ranges,
@@ -98,9 +102,15 @@ class App:
             return health_response(request, self.root)
         if self.config.cors and is_preflight(request):
             return cors_preflight()
+        if is_sign_in(request, self.guard):
+            return await sign_in(request, self.guard)
         if not self.guard.open:
             request.user = await self.guard.check(request)
         return await self.dispatch(request)
+
+    def access(self, request: Request, path: str) -> Access:
+        """The level the client of ``request`` (after ``guarded``) has on ``path``."""
+        return access_of(request, self.guard, path)
 
     def allowed_methods(self) -> tuple[str, ...]:
         """The methods a file or directory URL accepts."""
@@ -195,6 +205,7 @@ class App:
             hidden=self.config.hidden,
             upload=self.upload_form(request),
             bind_host=self.config.host,
+            visitor=visitor_of(request, self.guard),
         )
         return compress_response(request, response, self.reading)
 
@@ -207,13 +218,30 @@ class App:
             return None
         base = self.uploads.base_url
         limit = self.config.max_upload_size
+        # Issue 19: the page posts to the upload directory's own URL (where a per-folder grant
+        # applies), and offers the form only to visitors who may write there.
+        target = self.uploads.base_path or "/"
+        level = self.access(request, target)
+        writable = level >= method_access("POST")
+        replace = level >= Access.WRITE  # replacing needs write; add (a drop box) only creates
         if base is None:
-            return UploadForm(show=True, listed_at=None, max_size=limit)
+            return UploadForm(
+                show=writable, listed_at=None, max_size=limit, replace=replace, locked=not writable
+            )
         here = "/" + "".join(
             urllib.parse.quote(name) + "/"
             for name in url_segments(request.path, hidden=self.config.hidden)
         )
-        return UploadForm(show=here == base, listed_at=base, max_size=limit)
+        if here != base and not writable:
+            return None  # no pointer to an upload folder this visitor cannot use
+        return UploadForm(
+            show=here == base and writable,
+            listed_at=base,
+            max_size=limit,
+            post_url=base,
+            replace=replace,
+            locked=here == base and not writable,
+        )
 
     def serve_static(self, request: Request) -> Response:
         """porch's own assets under the reserved prefix ``/-/static/`` (the listing's CSS).

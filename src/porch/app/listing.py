@@ -32,6 +32,7 @@ from porch.app.paths import listable, url_segments
 from porch.app.qr import QR_PATH, share_url, split_host
 from porch.app.security import PAGE_CSP
 from porch.app.usertemplates import served_name
+from porch.app.visitor import Visitor
 from porch.http import Headers, HTTPError, Request, Response, negotiate
 from porch.share import is_loopback_host
 
@@ -47,11 +48,17 @@ STATIC_PREFIX = "/-/static/"
 class UploadForm:
     """How a listing page offers uploads: ``show`` the form on this page; ``listed_at``, the
     URL of the upload directory's listing when porch serves it (else None: uploads are saved
-    out of sight); ``max_size``, the upload limit in bytes, if any."""
+    out of sight); ``max_size``, the upload limit in bytes, if any. Issue 19: ``post_url``,
+    the directory URL the script sends files to (``post_url + NAME``); ``replace``, whether
+    this visitor may replace a file (else a name conflict offers only "keep both"); ``locked``,
+    the form would be here but this visitor may not write (the page offers to sign in)."""
 
     show: bool
     listed_at: str | None
     max_size: int | None
+    post_url: str = "/"
+    replace: bool = True
+    locked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,6 +293,7 @@ def render_html(
     upload: UploadForm | None = None,
     share: str = "",
     prefix: str = "",
+    visitor: Visitor | None = None,
 ) -> str:
     """The browser page: breadcrumbs, parent link, a table sortable by query links, the
     upload form per ``upload``, and ``share``, the URL its QR code encodes. The script
@@ -330,6 +338,7 @@ def render_html(
         share=share,
         share_local=is_loopback_host(split_host(urllib.parse.urlsplit(share).netloc)[0]),
         prefix=prefix,
+        visitor=visitor or Visitor(),
         qr=prefix + QR_PATH + "?path=" + urllib.parse.quote(href, safe="/"),
     )
 
@@ -342,6 +351,7 @@ def listing_response(
     hidden: bool,
     upload: UploadForm | None = None,
     bind_host: str = "127.0.0.1",
+    visitor: Visitor | None = None,
 ) -> Response:
     """The listing of ``directory`` (real, under ``root``) for ``request`` in its format;
     the HTML page offers uploads per ``upload`` and a QR code for porch bound to ``bind_host``.
@@ -377,6 +387,7 @@ def listing_response(
         request.root_path,
         share,
         upload,
+        visitor,
     )
     body = LISTINGS.get(directory, variant)
     if body is None:
@@ -392,6 +403,7 @@ def listing_response(
                 upload=upload,
                 share=share,
                 prefix=request.root_path,
+                visitor=visitor,
             )
         elif media == "application/json":
             text = render_json(entries)

@@ -15,14 +15,17 @@ upload, never the event loop serving everyone else. While a batch is being writt
 is not iterated, so the connection's read buffer fills and the server stops reading the
 socket: memory per upload is bounded by one batch plus the server's body high-water mark.
 
-Committing: POST links the temporary file to its name with ``os.link``, which fails with
-EEXIST when the name exists, so of two clients racing for one name exactly one wins and the
-other gets 409 (a check-then-rename would let both "win" and one overwrite the other). PUT
-links too (201 Created when that works) and otherwise ``os.replace``s atomically (204): a
-reader sees the old file or the new one, never a mixture. Then the directory is fsynced so
-the new name survives a crash. The temporary name is removed in a ``finally``: a client that
-disconnects, a body that times out or breaks its chunked framing, a full disk (507), a limit
-crossed mid-body (413) or any bug leaves nothing behind.
+Committing (``land``) follows the name-conflict policy (``--on-conflict``, or the request's
+``?on-conflict=`` query; docs/uploads.md). Every policy first links the temporary file to its
+name with ``os.link``, which fails with EEXIST when the name exists, so of two clients racing
+for one name exactly one wins (a check-then-rename would let both "win" and one overwrite the
+other). When the name is taken: ``refuse`` answers 409; ``rename`` links to ``NAME (1).EXT``,
+``NAME (2).EXT`` ... in turn, each attempt as atomic as the first; ``replace`` (only for a
+client allowed to overwrite) ``os.replace``s atomically: a reader sees the old file or the new
+one, never a mixture. Then the directory is fsynced so the new name survives a crash. The
+temporary name is removed in a ``finally``: a client that disconnects, a body that times out
+or breaks its chunked framing, a full disk (507), a limit crossed mid-body (413) or any bug
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ WRITE_BATCH: Final = 1024 * 1024
 MAX_NAME_BYTES: Final = 255
 """The longest file name most file systems store (NAME_MAX), in UTF-8 bytes."""
 TEMP_PREFIX: Final = ".porch-upload-"
+# Issue 19: what an upload does when its name is taken (docs/uploads.md).
+CONFLICT_POLICIES: Final = ("refuse", "rename", "replace")
+MAX_RENAMES: Final = 999
+"""``NAME (1).EXT`` .. ``NAME (999).EXT``; past that an upload under ``rename`` gets 409."""
+_DOUBLE_EXTENSIONS = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst")
 
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
@@ -78,6 +86,20 @@ def check_name(name: str) -> str:
         raise HTTPError(400, f"the file name is longer than {MAX_NAME_BYTES} bytes")
     check_url_name(name, hidden=True)  # hidden names were refused above
     return name
+
+
+def numbered_name(name: str, number: int) -> str:
+    """``name`` with `` (number)`` before its extension, as browsers name a second download:
+    ``photo (1).jpg``, ``notes (2)``, ``site (1).tar.gz``; a leading-dot-free name stays so."""
+    lower = name.lower()
+    for extension in _DOUBLE_EXTENSIONS:
+        if lower.endswith(extension) and len(name) > len(extension):
+            cut = len(name) - len(extension)
+            return f"{name[:cut]} ({number}){name[cut:]}"
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem:
+        return f"{name} ({number})"
+    return f"{stem} ({number}).{extension}"
 
 
 def _authority(text: str, default_port: int) -> tuple[str, int] | None:
@@ -206,6 +228,29 @@ class StagedFile:
             raise _disk_error(error) from error
         return True
 
+    def land(self, policy: str) -> bool:
+        """Put the file in place under ``policy`` (``CONFLICT_POLICIES``); True when a new
+        name was created, False when an existing file was replaced. Raises 409 when the name
+        is taken under ``refuse`` (or every numbered name under ``rename``). After a rename,
+        ``name`` and ``final`` are the name the file got."""
+        if self.link():
+            return True
+        if policy == "replace":
+            self.replace()
+            return False
+        if policy == "rename":
+            directory = os.path.dirname(self.final)
+            for number in range(1, MAX_RENAMES + 1):
+                candidate = numbered_name(self.name, number)
+                if len(candidate.encode("utf-8")) > MAX_NAME_BYTES:
+                    break
+                self.final = os.path.join(directory, candidate)
+                if self.link():
+                    self.name = candidate
+                    return True
+            self.final = os.path.join(directory, self.name)
+        raise HTTPError(409, f"a file named {self.name} exists already")
+
     def replace(self) -> None:
         """Atomically put the file in place of the existing one (PUT on an existing name)."""
         try:
@@ -258,6 +303,9 @@ class Uploads:
         self.base_url = self._base_url()
         # The same URL decoded, as request.path is: where a raw upload may also be sent.
         self.base_path = None if self.base_url is None else urllib.parse.unquote(self.base_url)
+        # Whether the client of a request may overwrite files (write, not only add); the App
+        # sets it from its access rules. Without rules everyone may.
+        self.may_overwrite: Callable[[Request], bool] = lambda request: True
 
     def _base_url(self) -> str | None:
         """The URL of the upload directory when porch also serves it, else None."""
@@ -308,11 +356,26 @@ class Uploads:
             return await self._receive_form(request, boundary, directory_url)
         name = self._check_name(self.raw_name(request.path))
         self._check_framing(request)
-        if request.method == "POST" and os.path.lexists(os.path.join(self.directory, name)):
+        policy = self.policy(request)
+        target = os.path.join(self.directory, name)
+        if policy == "refuse" and os.path.lexists(target):
             raise HTTPError(409, "a file with that name exists already")
-        if request.method == "PUT" and os.path.isdir(os.path.join(self.directory, name)):
+        if policy == "replace" and os.path.isdir(target):
             raise HTTPError(409, "a directory has that name")
-        return await self._receive_raw(request, name)
+        return await self._receive_raw(request, name, policy)
+
+    def policy(self, request: Request) -> str:
+        """The name-conflict policy for ``request``: its ``?on-conflict=`` (refuse, rename or
+        replace) or the server's ``--on-conflict``. ``replace`` holds only for a client that
+        may overwrite there (``may_overwrite``); for any other it is ``refuse``, so a drop box
+        never loses a file. 400 for an unknown value."""
+        asked = request.query.get("on-conflict")
+        policy = asked[-1] if asked else self.config.on_conflict
+        if policy not in CONFLICT_POLICIES:
+            raise HTTPError(400, "?on-conflict must be one of: " + ", ".join(CONFLICT_POLICIES))
+        if policy == "replace" and not self.may_overwrite(request):
+            return "refuse"
+        return policy
 
     def _form_target(self, request: Request) -> str:
         """The directory URL a form was posted to (slash form); 400/404 for any other URL."""
@@ -338,7 +401,7 @@ class Uploads:
         if self.max_size is not None and total > self.max_size:
             raise HTTPError(413, f"uploads are limited to {self.max_size} bytes")
 
-    async def _receive_raw(self, request: Request, name: str) -> Response:
+    async def _receive_raw(self, request: Request, name: str, policy: str) -> Response:
         staged = StagedFile(self.directory, name, self.mode)
         try:
             total = 0
@@ -349,22 +412,15 @@ class Uploads:
             if request.content_length is not None and total != request.content_length:
                 raise HTTPError(400, "the body ended before its Content-Length")
             await staged.finish()
-            if request.method == "POST":
-                if not staged.link():
-                    raise HTTPError(409, "a file with that name exists already")
-                created = True
-            else:
-                created = staged.link()
-                if not created:
-                    staged.replace()
+            created = staged.land(policy)
             await asyncio.get_running_loop().run_in_executor(None, _sync_directory, self.directory)
         finally:
             staged.discard()
-        if not created:
+        if not created and request.method == "PUT":
             return Response(204, Headers())
-        return self._created(request, staged)
+        return self._created(request, staged, 201 if created else 200)
 
-    def _created(self, request: Request, staged: StagedFile) -> Response:
+    def _created(self, request: Request, staged: StagedFile, status: int = 201) -> Response:
         headers = Headers()
         location = self.location(staged.name)
         if location is not None:
@@ -373,10 +429,11 @@ class Uploads:
         if negotiate(request.headers.get("accept"), ("text/plain", "application/json")) == (
             "application/json"
         ):
-            return json_response(201, summary, headers)
+            return json_response(status, summary, headers)
         where = location or staged.name
-        text = f"created {where}: {staged.size} bytes, sha256 {staged.sha256}\n"
-        return text_response(201, text, headers)
+        verb = "created" if status == 201 else "replaced"
+        text = f"{verb} {where}: {staged.size} bytes, sha256 {staged.sha256}\n"
+        return text_response(status, text, headers)
 
     def _summary(self, staged: StagedFile) -> dict[str, object]:
         summary: dict[str, object] = {
@@ -398,9 +455,10 @@ class Uploads:
         try:
             current: StagedFile | None = None
             names: set[str] = set()
+            policy = self.policy(request)
             async for event in form_parts(self._counted(request), boundary):
                 if isinstance(event, PartStart):
-                    current = self._start_part(event, names)
+                    current = self._start_part(event, names, policy)
                     if current is not None:
                         staged.append(current)
                 elif isinstance(event, PartData):
@@ -413,9 +471,8 @@ class Uploads:
             for item in staged:
                 await item.finish()
             for item in staged:
-                if not item.link():
-                    raise HTTPError(409, f"a file named {item.name} exists already")
-                linked.append(item)
+                if item.land(policy):
+                    linked.append(item)
             await asyncio.get_running_loop().run_in_executor(None, _sync_directory, self.directory)
             linked = []
         finally:
@@ -441,14 +498,19 @@ class Uploads:
             self._count(total)
             yield chunk
 
-    def _start_part(self, event: PartStart, names: set[str]) -> StagedFile | None:
-        """Stage a file part; None for plain fields and for an empty file input."""
+    def _start_part(self, event: PartStart, names: set[str], policy: str) -> StagedFile | None:
+        """Stage a file part; None for plain fields and for an empty file input. A name taken
+        (by a file, or by an earlier part) is 409 at once unless ``policy`` is rename, which
+        numbers the later one when it lands."""
         if event.filename is None or event.filename == "":
             return None
         name = self._check_name(event.filename)
-        if name in names:
+        if name in names and policy != "rename":
             raise HTTPError(409, f"the form has two files named {name}")
         names.add(name)
-        if os.path.lexists(os.path.join(self.directory, name)):
+        target = os.path.join(self.directory, name)
+        if policy == "refuse" and os.path.lexists(target):
             raise HTTPError(409, f"a file named {name} exists already")
+        if policy == "replace" and os.path.isdir(target):
+            raise HTTPError(409, "a directory has that name")
         return StagedFile(self.directory, name, self.mode)
