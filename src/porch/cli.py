@@ -279,9 +279,16 @@ def with_security(
 ) -> Config:
     """``settings`` with the security fields from ``args``; ``parser.error`` (exit 2) on faults.
 
-    Refuses a TLS key, certificate or auth file inside the served root: it could be downloaded.
+    Refuses a TLS key, certificate, auth file or config file inside the served root: it could
+    be downloaded (docs/configuration.md; route modules are refused in porch.app.routes).
     """
     root = settings.root
+    config_file = getattr(args, "config", None)
+    if config_file is not None and _inside_root(root, config_file):
+        parser.error(
+            f"--config: {config_file} is inside the served directory, where anyone could "
+            'download it: move it out, or serve a folder beside it (root = "share")'
+        )
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
     for flag, name in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
