@@ -21,6 +21,7 @@ from porch.server.accesslog import AccessLog
 from porch.server.banner import banner_extra
 from porch.server.connection import Connection, ServerState
 from porch.server.tls import TLSError, server_context
+from porch.server.tlsgate import gated
 
 log = logging.getLogger("porch.server")
 
@@ -86,25 +87,33 @@ async def serve(
         except TLSError as error:
             raise StartupError(f"TLS: {error}") from None
     handshake_timeout = config.header_timeout if context is not None else None
+
+    def factory() -> asyncio.BaseProtocol:
+        return Connection(handler, config, state, access_log)
+
+    listen_context, listen_timeout = context, handshake_timeout
+    if context is not None:  # issue 19: plain HTTP on the TLS port gets a 400 (tlsgate)
+        factory = gated(factory, context, handshake_timeout)
+        listen_context, listen_timeout = None, None
     try:
         if sock is not None:
             server = await loop.create_server(
-                lambda: Connection(handler, config, state, access_log),
+                factory,
                 sock=sock,
                 backlog=2048,
-                ssl=context,
-                ssl_handshake_timeout=handshake_timeout,
+                ssl=listen_context,
+                ssl_handshake_timeout=listen_timeout,
             )
         else:
             server = await loop.create_server(
-                lambda: Connection(handler, config, state, access_log),
+                factory,
                 host=config.host,
                 port=config.port,
                 reuse_address=True,
                 reuse_port=config.workers > 1,
                 backlog=2048,
-                ssl=context,
-                ssl_handshake_timeout=handshake_timeout,
+                ssl=listen_context,
+                ssl_handshake_timeout=listen_timeout,
             )
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
