@@ -40,6 +40,17 @@ FORMATS = {"text": "text/plain", "html": "text/html", "json": "application/json"
 OFFERS = ("text/plain", "text/html", "application/json")
 SORT_KEYS = ("name", "size", "modified")
 ORDERS = ("asc", "desc")
+FIRST_ROWS = 150
+"""Rows of a listing page rendered at once; more wait in a <noscript> (see render_html)."""
+MODULES = tuple(
+    sorted(
+        name
+        for name in os.listdir(Path(__file__).parent / "static")
+        if name.endswith(".js") and name != "listing.js"
+    )
+)
+"""The page's ES modules besides listing.js: preloaded in parallel (``modulepreload``) instead
+of discovered one import at a time (issue 19: a listing that opens fast)."""
 STATIC_PREFIX = "/-/static/"
 """URL prefix reserved for porch's own assets (the listing's stylesheet); see docs/reading.md."""
 
@@ -294,6 +305,7 @@ def render_html(
     share: str = "",
     prefix: str = "",
     visitor: Visitor | None = None,
+    root_name: str = "",
 ) -> str:
     """The browser page: breadcrumbs, parent link, a table sortable by query links, the
     upload form per ``upload``, and ``share``, the URL its QR code encodes. The script
@@ -301,7 +313,7 @@ def render_html(
     works without it (docs/webapp.md). ``prefix`` is the mount point under ASGI
     (``Request.root_path``): every absolute link on the page starts with it."""
     names = url_segments(url_path, hidden=hidden)
-    crumbs = [("root", prefix + "/")]
+    crumbs = [(root_name or "root", prefix + "/")]
     href = prefix + "/"
     for name in names:
         href += urllib.parse.quote(name, safe="") + "/"
@@ -321,13 +333,20 @@ def render_html(
         )
     template = ENVIRONMENT.get_template("listing.html")
     return template.render(
-        title="/" + "".join(n + "/" for n in names),
+        # Issue 19: the folder's own name, as a tab or bookmark would show it.
+        title=names[-1] if names else (root_name or "/"),
         crumbs=crumbs,
         parent="../" if names else None,
-        rows=markupsafe.Markup(_rows_html(entries)),  # noqa: S704 (escaped in _rows_html)
+        # Issue 19: the first FIRST_ROWS rows in the table; the rest in a <noscript>, which a
+        # browser with scripting parses as plain text (cheap), so a big folder is interactive
+        # at once and morerows.js adds them in pieces; without scripting they render as a
+        # second table, and DOMParser (no scripting) reads them as rows (rows.js refresh).
+        rows=markupsafe.Markup(_rows_html(entries[:FIRST_ROWS])),  # noqa: S704 (escaped there)
+        more_rows=markupsafe.Markup(_rows_html(entries[FIRST_ROWS:])),  # noqa: S704
         columns=columns,
         stylesheet=prefix + STATIC_PREFIX + "listing.css",
         script=prefix + STATIC_PREFIX + "listing.js",
+        modules=[prefix + STATIC_PREFIX + name for name in MODULES],
         favicon=prefix + STATIC_PREFIX + "favicon.svg",
         count=len(entries),
         files=sum(not e.is_dir for e in entries),
@@ -404,6 +423,7 @@ def listing_response(
                 share=share,
                 prefix=request.root_path,
                 visitor=visitor,
+                root_name=root.name,
             )
         elif media == "application/json":
             text = render_json(entries)

@@ -11,10 +11,15 @@ import { wirePreview } from "./preview.js";
 import { wireRows } from "./rows.js";
 import { wireShare } from "./share.js";
 import { wireUploads } from "./uploads.js";
+import { loadMoreRows } from "./morerows.js";
+import { wirePreviewNav } from "./previewnav.js";
 
 doc.documentElement.classList.add("js");
 wirePreview();
+wirePreviewNav();
 wireShare();
 wireKeys();
 wireUploads();
 wireRows();
+performance.mark("porch-ready"); // the page responds from here (tests/browser/test_newuser.py)
+loadMoreRows();
