@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import base64
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.helpers import PorchProcess, exchange, get, run_cli
+import pytest
+
+from tests.helpers import PorchProcess, ResponseReader, exchange, get, porch_env, run_cli
 from tests.security_helpers import quick_hash
 
 
@@ -44,7 +49,7 @@ def test_a_config_file_inside_root_stops_porch(tmp_path: Path) -> None:
     (tmp_path / "porch.toml").write_text('root = "."\n')
     done = run_cli("--config", str(tmp_path / "porch.toml"), "--port", "0")
     assert done.returncode == 2
-    assert "porch.toml is inside the served directory" in done.stderr.splitlines()[-1]
+    assert "porch.toml is inside the served directory" in done.stderr.splitlines()[0]
 
 
 def test_a_routes_module_inside_root_stops_porch(tmp_path: Path) -> None:
@@ -94,3 +99,112 @@ def test_the_docs_route_example_runs_as_printed(
     assert posted.status == 200, posted.body
     assert posted.body == b'{"notes":["buy milk"]}'
     assert exchange(server, get("/api/notes")).body == b'{"notes":["buy milk"]}'
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested"),
+    [("--prot", "--port"), ("--upload", "--upload-dir"), ("--hiden", "--hidden")],
+)
+def test_a_mistyped_option_gets_one_line_and_a_suggestion(
+    tmp_path: Path, typed: str, suggested: str
+) -> None:
+    done = run_cli(str(tmp_path), typed, "8000")
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert lines[0] == f"porch: error: unrecognized arguments: {typed} 8000"
+    assert lines[1] == f"{typed}: did you mean {suggested}?"
+    assert "usage:" not in done.stderr  # no 20-line usage before the one line that matters
+
+
+def test_help_is_grouped_with_clean_defaults() -> None:
+    text = run_cli("--help").stdout
+    headings = [line for line in text.splitlines() if line and not line.startswith(" ")]
+    assert [h.split(" ")[0].rstrip(":") for h in headings[2:8]] == [
+        "options",
+        "serving",
+        "uploads",
+        "sharing",
+        "security",
+        "limits",
+    ]
+    assert "porch hash-password" in text.split("\n\n")[0]  # in the usage
+    for noise in ("(default: False)", "(default: [])", "(default: None)", "(default: True)"):
+        assert noise not in text
+    assert "-p, --port PORT" in text
+    assert "-b, --bind, --host ADDRESS" in text
+
+
+def test_short_flags_as_http_server_spells_them(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("a")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "porch", "-d", str(tmp_path), "-b", "127.0.0.1", "-p", "0", "-q"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=porch_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        assert banner.startswith(f"porch serving {tmp_path.resolve()} at http://127.0.0.1:")
+        port = int(banner.rsplit(":", 1)[1].strip("/\n"))
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            sock.sendall(get("/a.txt"))
+            assert ResponseReader(sock).read().body == b"a"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_root_and_directory_together_is_an_error(tmp_path: Path) -> None:
+    done = run_cli(str(tmp_path), "-d", str(tmp_path), "-p", "0")
+    assert done.returncode == 2
+    assert "give the directory once" in done.stderr
+
+
+def test_a_hash_eaten_by_the_shell_gets_a_quoting_hint(tmp_path: Path) -> None:
+    # What bash leaves of "alice:$argon2id$v=19$m=65536,t=3,p=4$salt$hash:write".
+    done = run_cli(str(tmp_path), "--auth", "alice:=19=65536,t=3,p=4:write", "-p", "0")
+    assert done.returncode == 2
+    assert "single quotes" in done.stderr
+    assert "--auth 'alice:$argon2id" in done.stderr
+
+
+def banner_of(root: Path, *args: str) -> list[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "porch", str(root), "-p", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=porch_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().rstrip("\n") for _ in range(5)]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return lines
+
+
+def test_the_banner_states_the_mode(tmp_path: Path) -> None:
+    share = tmp_path / "share"
+    (share / "incoming").mkdir(parents=True)
+    account = f"bob:{quick_hash('pw')}:read,write@/incoming"
+    lines = banner_of(
+        share, "--upload-dir", str(share / "incoming"), "--auth", account, "--anonymous", "read"
+    )
+    assert lines[0].startswith(f"porch serving {share.resolve()} at http://127.0.0.1:")
+    incoming = f"{(share / 'incoming').resolve()};"
+    assert lines[1].split() == ["uploads:", "into", incoming, "a", "name", "taken:", "refuse"]
+    assert lines[2].split() == ["TLS:", "off", "(plain", "HTTP)"]
+    assert lines[3].split() == ["users:", "bob:", "read,", "write@/incoming"]
+    assert lines[4].split() == ["anonymous:", "read"]
+
+
+def test_qr_on_loopback_warns_that_a_phone_cannot_open_it(tmp_path: Path) -> None:
+    lines = banner_of(tmp_path, "--qr")
+    assert any("a phone cannot open" in line for line in lines)
