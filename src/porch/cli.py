@@ -19,14 +19,12 @@ from pathlib import Path
 from porch import __version__, config
 from porch.app import App
 from porch.app.auth import check_hash, hash_password
-from porch.app.paths import contains
 from porch.app.routes import RouteLoadError
-from porch.app.state import StateDir, StateDirError, default_state_dir
 from porch.cliformat import PorchParser
 from porch.config import Config
 from porch.configfile import ConfigFileError, load_defaults
 from porch.http.auth import Access, Account, Grant, parse_account, parse_grants
-from porch.http.forwarded import parse_networks
+from porch.runtime import ConfigError, Runtime
 from porch.server import StartupError, run
 from porch.server.workers import run_workers
 
@@ -216,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
             positive_int,
             number,
             config.DEFAULT_MAX_CONNECTIONS,
-            "connections beyond this get 503",
+            "at this many connections, idle and head-sending ones are reclaimed, then 503",
         ),
         (
             "--max-pipeline",
@@ -302,7 +300,7 @@ def parse_arguments(
 def add_security_arguments(
     parser: argparse.ArgumentParser, positive_int: Callable[[str], float | int]
 ) -> None:
-    """TLS, accounts, access rules, CORS, per-client connections (docs/security.md)."""
+    """TLS, accounts, access rules (docs/security.md); --cors is under sharing."""
     security = parser.add_argument_group("security (docs/security.md)")
     security.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate")
     security.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
@@ -323,17 +321,6 @@ def add_security_arguments(
         help="what clients without credentials may do: none, read, write, or e.g. read@/pub "
         "(default: none when there are users, else no access control)",
     )
-    security.add_argument(
-        "--max-connections-per-client",
-        type=positive_int,
-        metavar="N",
-        default=config.DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
-        help="connections from one address beyond this get 503",
-    )
-
-
-def _inside_root(root: Path, name: str) -> bool:
-    return contains(str(root), os.path.realpath(name))
 
 
 def with_security(
@@ -341,31 +328,13 @@ def with_security(
 ) -> Config:
     """``settings`` with the security fields from ``args``; ``parser.error`` (exit 2) on faults.
 
-    Refuses a TLS key, certificate, auth file or config file inside the served root: it could
-    be downloaded (docs/configuration.md; route modules are refused in porch.app.routes).
+    The TLS files, the auth file and the config file are checked by ``Config.validate``
+    (they must not lie inside the served root: they could be downloaded).
     """
-    root = settings.root
-    config_file = getattr(args, "config", None)
-    if config_file is not None and _inside_root(root, config_file):
-        parser.error(
-            f"--config: {config_file} is inside the served directory, where anyone could "
-            'download it: move it out, or serve a folder beside it (root = "share")'
-        )
-    if (args.tls_cert is None) != (args.tls_key is None):
-        parser.error("--tls-cert and --tls-key go together")
-    for flag, name in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
-        if name is None:
-            continue
-        if not os.path.isfile(name):
-            parser.error(f"{flag}: no such file: {name}")
-        if _inside_root(root, name):
-            parser.error(f"{flag}: the file is inside the served directory; move it out")
     lines = [(f"--auth {n + 1}", text) for n, text in enumerate(args.auth)]
     if args.auth_file is not None:
         if not os.path.isfile(args.auth_file):
             parser.error(f"--auth-file: no such file: {args.auth_file}")
-        if _inside_root(root, args.auth_file):
-            parser.error("--auth-file: the file is inside the served directory; move it out")
         with open(args.auth_file, encoding="utf-8") as file:
             for number, line in enumerate(file, 1):
                 if line.strip() and not line.lstrip().startswith("#"):
@@ -389,12 +358,12 @@ def with_security(
             parser.error(f"--anonymous: {error}")
     return dataclasses.replace(
         settings,
-        tls_cert=Path(args.tls_cert).resolve() if args.tls_cert else None,
-        tls_key=Path(args.tls_key).resolve() if args.tls_key else None,
+        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key=Path(args.tls_key) if args.tls_key else None,
+        auth_file=Path(args.auth_file) if args.auth_file else None,
         accounts=tuple(accounts),
         anonymous=anonymous,
         cors=args.cors,
-        max_connections_per_client=args.max_connections_per_client,
     )
 
 
@@ -457,29 +426,11 @@ def hash_password_main(argv: Sequence[str]) -> int:
     return 0
 
 
-def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Config:
-    """Validate the parsed arguments into a ``Config``; ``parser.error`` (exit 2) on faults."""
-    root = Path(args.root).expanduser()
-    if not root.exists():
-        parser.error(f"root directory does not exist: {args.root}")
-    if not root.is_dir():
-        parser.error(f"root is not a directory: {args.root}")
-    try:
-        parse_networks(args.trusted_proxy)
-    except ValueError as error:
-        parser.error(f"--trusted-proxy: {error}")
-    if not 0 <= args.port <= 65535:
-        parser.error(f"port out of range: {args.port}")
-    upload_dir: Path | None = None
-    if args.upload_dir is not None:
-        upload_dir = Path(args.upload_dir).expanduser()
-        if not upload_dir.is_dir():
-            parser.error(f"upload directory is missing or not a directory: {args.upload_dir}")
-        if not os.access(upload_dir, os.W_OK | os.X_OK):
-            parser.error(f"upload directory is not writable: {args.upload_dir}")
-        upload_dir = upload_dir.resolve(strict=True)
+def runtime_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Runtime:
+    """The parsed arguments as a validated ``Runtime`` (``Config.validate``); ``parser.error``
+    (exit 2) on faults."""
     settings = Config(
-        root=root.resolve(strict=True),
+        root=Path(args.root).expanduser(),
         host=args.host,
         port=args.port,
         hidden=args.hidden,
@@ -500,28 +451,26 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         trusted_proxies=tuple(args.trusted_proxy),
         builtin_routes=not args.no_builtin_routes,
         routes=tuple(args.routes),
-        upload_dir=upload_dir,
+        upload_dir=Path(args.upload_dir) if args.upload_dir is not None else None,
         max_upload_size=args.max_upload_size,
         on_conflict=args.on_conflict,
         max_ranges=args.max_ranges,
         compress=not args.no_compress,
         compress_min_bytes=args.compress_min_bytes,
         qr=args.qr,
-        state_dir=state_dir_from_args(args, parser, root.resolve(strict=True)),
+        state_dir=Path(args.state_dir) if args.state_dir else None,
+        config_file=Path(args.config) if args.config else None,
     )
-    return with_security(settings, args, parser)
-
-
-def state_dir_from_args(
-    args: argparse.Namespace, parser: argparse.ArgumentParser, root: Path
-) -> Path:
-    """The state directory (``--state-dir`` or the default for ``root``), resolved and
-    checked to lie outside ``root``; ``parser.error`` (exit 2) otherwise."""
-    path = Path(args.state_dir).expanduser() if args.state_dir else default_state_dir(root)
+    settings = with_security(settings, args, parser)
     try:
-        return StateDir(path, root).path
-    except StateDirError as error:
-        parser.error(f"--state-dir: {error}")
+        return settings.validate()
+    except ConfigError as error:
+        parser.error(str(error))
+
+
+def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Config:
+    """The validated ``Config`` of ``runtime_from_args``."""
+    return runtime_from_args(args, parser).config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -531,7 +480,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return hash_password_main(arguments[1:])
     parser = build_parser()
     args = parse_arguments(parser, arguments)
-    settings = config_from_args(args, parser)
+    runtime = runtime_from_args(args, parser)
+    settings = runtime.config
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for warning in security_warnings(settings):
         print(f"porch: warning: {warning}", file=sys.stderr)
@@ -542,8 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if settings.workers > 1:
-            return run_workers(settings, lambda: app)
-        run(settings, app)
+            return run_workers(runtime, lambda: app, error_page=app.error_page)
+        run(runtime, app, error_page=app.error_page)
     except StartupError as error:
         print(f"porch: error: {error}", file=sys.stderr)
         return 2
