@@ -145,7 +145,7 @@ def test_signed_in_writer_sees_their_name_and_the_form_posting_to_the_folder(
     shared: Client,
 ) -> None:
     page = shared.get("/incoming/", headers={**HTML, **basic("bob", "pw")}).body.decode()
-    assert "Signed in as <strong>bob</strong>" in page
+    assert "Signed in as </span><strong>bob</strong>" in page
     assert 'id="dropzone"' in page
     assert 'data-post-url="/incoming/"' in page
     assert 'data-replace="yes"' in page

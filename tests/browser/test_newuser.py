@@ -218,3 +218,19 @@ def test_phone_layout_and_stepping_through_previews(
     page.evaluate(SWIPE, [120])  # to the right: back
     page.wait_for_function("() => document.getElementById('preview-title').textContent === 'b.txt'")
     tab.assert_clean()
+
+
+def test_desktop_rows_are_one_height(
+    watched: Callable[..., Watched], tmp_path: Path, porch: Callable[..., PorchProcess]
+) -> None:
+    share = tmp_path / "share"
+    (share / "folder").mkdir(parents=True)
+    (share / "a.txt").write_text("a\n")
+    server = porch(share, "--quiet")
+    tab = watched()
+    tab.page.goto(server.url + "/")
+    heights = tab.page.eval_on_selector_all(
+        "#rows tr", "rows => rows.map(r => Math.round(r.getBoundingClientRect().height))"
+    )
+    assert len(heights) == 2
+    assert len(set(heights)) == 1, heights
