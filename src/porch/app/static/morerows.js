@@ -17,7 +17,12 @@ export function loadMoreRows() {
     doc.documentElement.dataset.rows = "all";
     return;
   }
-  const lines = holder.textContent.split("\n").filter((line) => line.startsWith("<tr"));
+  // One row per piece: a row starts a line with "<tr"; a name cannot fake that, since every
+  // "<" in a name is escaped, but it may hold a newline, so lines alone would not do.
+  const lines = holder.textContent
+    .split(/\n(?=<tr[ >])/)
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith("<tr"));
   holder.remove();
   let next = 0;
   const step = () => {
