@@ -44,7 +44,8 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from porch.app.files import content_type, open_regular
+from porch.app.files import open_regular
+from porch.app.mediatypes import content_type
 from porch.app.paths import resolve, url_segments
 from porch.http import Headers, HTTPError, Request, Response
 

@@ -128,8 +128,9 @@ class Sender:
 
     async def send_bytes(self, framing: Framing, head: bytes, body: bytes) -> tuple[int, bool]:
         self.transport.write(head + body if framing.with_body and body else head)
-        if self.flow.must_drain:
-            await self.flow.drain()
+        flow = self.flow
+        if flow.lost or not flow.writable.is_set():
+            await flow.drain()
         return (len(body) if framing.with_body else 0), True
 
     async def send_file(self, framing: Framing, head: bytes, body: FileBody) -> tuple[int, bool]:
@@ -143,8 +144,9 @@ class Sender:
             if length <= SMALL_FILE:
                 data = os.pread(fd, length, body.offset)
                 self.transport.write(head + data)
-                if self.flow.must_drain:
-                    await self.flow.drain()
+                flow = self.flow
+                if flow.lost or not flow.writable.is_set():
+                    await flow.drain()
                 return len(data), len(data) == length  # short: the file shrank
             self.transport.write(head)
             await self.flow.drain()
