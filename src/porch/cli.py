@@ -281,7 +281,7 @@ def parse_arguments(
     parser: argparse.ArgumentParser, argv: Sequence[str] | None
 ) -> argparse.Namespace:
     """Parse ``argv`` with ``--config FILE`` values as defaults under the flags."""
-    early = argparse.ArgumentParser(add_help=False)
+    early = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     early.add_argument("--config")
     known, _ = early.parse_known_args(argv)
     if known.config is not None:
@@ -406,7 +406,7 @@ def hash_password_main(argv: Sequence[str]) -> int:
     Reads the password from standard input when it is not a terminal (first line, newline
     stripped), else asks twice without echo.
     """
-    parser = argparse.ArgumentParser(
+    parser = PorchParser(
         prog="porch hash-password",
         description="Print an Argon2id hash of a password (read from stdin, or prompted) "
         "for --auth USER:HASH or --auth-file.",
