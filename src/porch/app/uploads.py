@@ -70,7 +70,8 @@ def check_name(name: str) -> str:
 
 def numbered_name(name: str, number: int) -> str:
     """``name`` with `` (number)`` before its extension, as browsers name a second download:
-    ``photo (1).jpg``, ``notes (2)``, ``site (1).tar.gz``; a leading-dot-free name stays so."""
+    ``photo (1).jpg``, ``notes (2)``, ``site (1).tar.gz`` (the extension kept, so a name that
+    passed ``check_name`` still does)."""
     lower = name.lower()
     for extension in _DOUBLE_EXTENSIONS:
         if lower.endswith(extension) and len(name) > len(extension):
