@@ -162,6 +162,13 @@ def test_sign_in_challenges_until_credentials_pass_then_redirects_back(shared: C
     assert done.headers.get("Location") == "/incoming/"
 
 
+def test_the_reserved_login_url_leads_to_the_sign_in_action(shared: Client) -> None:
+    done = shared.get("/-/login?next=/incoming/")
+    assert done.status == 303
+    assert done.headers.get("Location") == "/?login&next=/incoming/"
+    assert shared.get("/-/login?next=//evil/").headers.get("Location") == "/?login&next=/"
+
+
 @pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example", "https://evil/", ""])
 def test_sign_in_never_redirects_off_site(shared: Client, target: str) -> None:
     done = shared.get("/?login&next=" + target, headers=basic("bob", "pw"))

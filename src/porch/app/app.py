@@ -37,7 +37,14 @@ from porch.app.security import preflight_response as cors_preflight
 from porch.app.timepage import TIME_PATH, time_page
 from porch.app.uploads import Uploads
 from porch.app.usertemplates import UserTemplates
-from porch.app.visitor import access_of, is_sign_in, sign_in, visitor_of
+from porch.app.visitor import (
+    LOGIN_PATH,
+    access_of,
+    is_sign_in,
+    login_redirect,
+    sign_in,
+    visitor_of,
+)
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response, ServerFault
 from porch.http.auth import Access, method_access
@@ -80,6 +87,8 @@ class App:
         )
         self.reserved.add(STATIC_PREFIX, self.serve_static, prefix=True)
         self.reserved.add(QR_PATH, lambda r: qr_response(r, self.config.host))
+        if config.accounts:  # issue 19: /-/login leads to the sign-in action (visitor.py)
+            self.reserved.add(LOGIN_PATH, login_redirect, methods=("GET",), public=True)
         if config.builtin_routes:
             self.routes.add(TIME_PATH, time_page, builtin=True)
         install_routes(self, config.routes)  # RouteLoadError: porch.cli reports it, exits 2

@@ -27,6 +27,9 @@ from porch.http.auth import Access, access_on, parse_basic
 
 SIGN_IN_QUERY: Final = "login"
 """``/?login``: the sign-in action (on the root directory: see the theory above)."""
+LOGIN_PATH: Final = "/-/login"
+"""porch's own name for signing in, in the reserved namespace: a redirect to ``/?login``
+(where the challenge must happen for the browser to send credentials everywhere)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,13 @@ async def sign_in(request: Request, guard: Guard) -> Response:
     request.user = account.name
     headers = Headers([("Location", safe_next(request)), ("Cache-Control", "no-store")])
     return Response(303, headers, b"")
+
+
+def login_redirect(request: Request) -> Response:
+    """``/-/login?next=PATH``: 303 to the sign-in action, keeping a safe ``next``."""
+    target = urllib.parse.quote(safe_next(request), safe="/%")
+    location = f"{request.root_path}/?{SIGN_IN_QUERY}&next={target}"
+    return Response(303, Headers([("Location", location), ("Cache-Control", "no-store")]), b"")
 
 
 def visitor_of(request: Request, guard: Guard) -> Visitor:
