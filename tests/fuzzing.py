@@ -220,7 +220,9 @@ class _Entries:
     def __init__(self) -> None:
         self.entries: list[tuple[str, int, int | None]] = []
 
-    def write(self, host: str, request_line: str, status: int, size: int | None) -> None:
+    def write(
+        self, host: str, request_line: str, status: int, size: int | None, user: str | None = None
+    ) -> None:
         self.entries.append((request_line, status, size))
 
 

@@ -20,6 +20,7 @@ from porch import __version__, config
 from porch.app import App
 from porch.app.auth import check_hash, hash_password
 from porch.app.routes import RouteLoadError
+from porch.cliformat import PorchParser
 from porch.config import Config
 from porch.configfile import ConfigFileError, load_defaults
 from porch.fleetcli import add_fleet_arguments, with_fleet
@@ -59,114 +60,89 @@ def parse_size(text: str) -> int:
 parse_size.__name__ = "size"
 
 
+USAGE = """porch [ROOT] [-b ADDRESS] [-p PORT] [--upload-dir DIR] [options]
+       porch hash-password        print an Argon2 hash of a password, for --auth"""
+
+EPILOG = """examples:
+  porch share                                 serve ./share at http://127.0.0.1:8000/
+  porch share -b 0.0.0.0 --qr                 ... to your network, with a QR code to scan
+  porch share --upload-dir share/incoming     accept uploads into share/incoming
+  porch share --auth 'bob:HASH:read,write@/incoming' --anonymous read
+                                              bob may upload in /incoming, everyone may read
+                                              (single quotes: the shell eats $... in "...")
+
+docs/ has the whole story: configuration.md, uploads.md, security.md, webapp.md, limits.md.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; every limit has a flag, every flag a default from ``porch.config``."""
-    parser = argparse.ArgumentParser(
+    """The argument parser; every limit has a flag, every flag a default from ``porch.config``.
+
+    Issue 19: the ecosystem's habits — ``-b/--bind``, ``-p/--port`` and ``-d/--directory`` as
+    in ``python -m http.server`` and uploadserver, no abbreviations, grouped ``--help``
+    (serving, uploads, sharing, security, limits), one-line errors (porch.cliformat).
+    """
+    parser = PorchParser(
         prog="porch",
+        usage=USAGE,
         description="Serve a directory over HTTP/1.1: files, listings, uploads, templates.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=EPILOG,
     )
-    parser.add_argument("root", nargs="?", default=".", help="directory to serve")
-    parser.add_argument("--host", default=config.DEFAULT_HOST, help="address to listen on")
-    parser.add_argument("--port", type=int, default=config.DEFAULT_PORT, help="0 picks a free one")
-    parser.add_argument("--hidden", action="store_true", help="serve and list dot-files")
-    parser.add_argument("--quiet", action="store_true", help="no access log")
-    parser.add_argument(
-        "--loop", choices=("auto", "asyncio", "uvloop"), default="auto", help="event loop"
+    positive_int, positive_float = _positive(int), _positive(float)
+    serving = parser.add_argument_group("serving")
+    serving.add_argument(
+        "root", nargs="?", default=".", metavar="ROOT", help="directory to serve (default: .)"
     )
-    parser.add_argument(
+    serving.add_argument(
+        "-d", "--directory", metavar="DIR", help="directory to serve, as http.server spells it"
+    )
+    serving.add_argument(
+        "-b",
+        "--bind",
+        "--host",
+        dest="host",
+        metavar="ADDRESS",
+        default=config.DEFAULT_HOST,
+        help="address to listen on; 0.0.0.0 for every network",
+    )
+    serving.add_argument(
+        "-p", "--port", type=int, default=config.DEFAULT_PORT, help="port; 0 picks a free one"
+    )
+    serving.add_argument("--hidden", action="store_true", help="serve and list dot-files")
+    serving.add_argument("-q", "--quiet", action="store_true", help="no access log")
+    serving.add_argument(
+        "--config", metavar="FILE", help="read settings from a TOML file (flags override it)"
+    )
+    serving.add_argument(
+        "--routes",
+        action="append",
+        default=[],
+        metavar="MODULE_OR_PATH",
+        help="import a module (name or .py file) defining register(app); repeatable "
+        "(docs/pages.md)",
+    )
+    serving.add_argument(
+        "--no-builtin-routes", action="store_true", help="turn off the built-in routes (/time)"
+    )
+    serving.add_argument(
         "--workers",
         type=_positive(int),
+        metavar="N",
         default=config.DEFAULT_WORKERS,
         help="server processes sharing the port (SO_REUSEPORT), supervised",
     )
-    limits = parser.add_argument_group("limits and timeouts")
-    positive_int, positive_float = _positive(int), _positive(float)
-    limits.add_argument(
-        "--max-url-bytes", type=positive_int, default=config.DEFAULT_MAX_URL_BYTES, help="414"
+    serving.add_argument(
+        "--loop", choices=("auto", "asyncio", "uvloop"), default="auto", help="event loop"
     )
-    limits.add_argument(
-        "--max-header-bytes",
-        type=positive_int,
-        default=config.DEFAULT_MAX_HEADER_BYTES,
-        help="431 past this many bytes of header fields",
-    )
-    limits.add_argument(
-        "--max-headers",
-        type=positive_int,
-        default=config.DEFAULT_MAX_HEADERS,
-        help="431 past this many header fields",
-    )
-    limits.add_argument(
-        "--header-timeout",
-        type=positive_float,
-        default=config.DEFAULT_HEADER_TIMEOUT,
-        help="seconds for a request head to arrive (408)",
-    )
-    limits.add_argument(
-        "--body-timeout",
-        type=positive_float,
-        default=config.DEFAULT_BODY_TIMEOUT,
-        help="seconds a request body may go without sending a byte (408)",
-    )
-    limits.add_argument(
-        "--keepalive-timeout",
-        type=positive_float,
-        default=config.DEFAULT_KEEPALIVE_TIMEOUT,
-        help="seconds an idle keep-alive connection stays open",
-    )
-    limits.add_argument(
-        "--send-timeout",
-        type=positive_float,
-        default=config.DEFAULT_SEND_TIMEOUT,
-        help="seconds a response may wait for the client to read any of it (then close)",
-    )
-    limits.add_argument(
-        "--max-connections",
-        type=positive_int,
-        default=config.DEFAULT_MAX_CONNECTIONS,
-        help="at this many connections, idle and head-sending ones are reclaimed, then 503 "
-        "(docs/limits.md)",
-    )
-    limits.add_argument(
-        "--max-pipeline",
-        type=positive_int,
-        default=config.DEFAULT_MAX_PIPELINE,
-        help="pipelined requests queued per connection before reading pauses",
-    )
-    limits.add_argument(
-        "--max-query-fields",
-        type=positive_int,
-        default=config.DEFAULT_MAX_QUERY_FIELDS,
-        help="400 past this many query parameters",
-    )
-    limits.add_argument(
-        "--shutdown-grace",
-        type=positive_float,
-        default=config.DEFAULT_SHUTDOWN_GRACE,
-        help="seconds requests in flight may take to finish on SIGINT/SIGTERM",
-    )
-    parser.add_argument(
+    serving.add_argument(
         "--trusted-proxy",
         action="append",
         default=[],
         metavar="ADDRESS_OR_NETWORK",
         help="believe X-Forwarded-For/-Proto from this proxy (repeatable; e.g. 127.0.0.1)",
     )
-    parser.add_argument(
-        "--config", metavar="FILE", help="read settings from a TOML file (flags override it)"
-    )
-    pages = parser.add_argument_group("pages (routes and templates; see docs/pages.md)")
-    pages.add_argument(
-        "--routes",
-        action="append",
-        default=[],
-        metavar="MODULE_OR_PATH",
-        help="import a module (dotted name or .py file) defining register(app); repeatable",
-    )
-    pages.add_argument(
-        "--no-builtin-routes", action="store_true", help="turn off the built-in routes (/time)"
-    )
+    serving.add_argument("--version", action="version", version=f"porch {__version__}")
+
     uploads = parser.add_argument_group("uploads (off unless --upload-dir is given)")
     uploads.add_argument(
         "--upload-dir",
@@ -175,11 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="accept POST/PUT uploads and save them in this existing directory",
     )
     uploads.add_argument(
-        "--state-dir",
-        metavar="DIR",
-        default=None,
-        help="where locks, partial uploads and caches are kept, outside ROOT "
-        "(default: $XDG_STATE_HOME/porch/NAME-HASH, one per root)",
+        "--on-conflict",
+        choices=("refuse", "rename", "replace"),
+        default=config.DEFAULT_ON_CONFLICT,
+        help="when an upload's name is taken: refuse (409), rename (NAME (1).EXT) or replace; "
+        "a request may choose with ?on-conflict=",
     )
     uploads.add_argument(
         "--max-upload-size",
@@ -188,32 +164,121 @@ def build_parser() -> argparse.ArgumentParser:
         default=config.DEFAULT_MAX_UPLOAD_SIZE,
         help="413 for request bodies over this many bytes (suffixes K, M, G); default: no limit",
     )
-    reading = parser.add_argument_group("reading files: ranges and compression")
-    reading.add_argument(
-        "--max-ranges",
-        type=positive_int,
-        default=config.DEFAULT_MAX_RANGES,
-        help="a Range with more ranges than this is ignored (whole file, 200)",
+    uploads.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        default=None,
+        help="where locks, partial uploads and caches are kept, outside ROOT "
+        "(default: $XDG_STATE_HOME/porch/NAME-HASH, one per root)",
     )
-    reading.add_argument(
-        "--compress-min-bytes",
-        type=positive_int,
-        default=config.DEFAULT_COMPRESS_MIN_BYTES,
-        help="gzip only text responses larger than this",
-    )
-    reading.add_argument(
-        "--no-compress", action="store_true", help="never gzip on the fly (.gz/.br still served)"
-    )
-    sharing = parser.add_argument_group("sharing (see docs/webapp.md)")
+
+    sharing = parser.add_argument_group("sharing (docs/webapp.md)")
     sharing.add_argument(
         "--qr",
         action="store_true",
-        help="print a QR code of the LAN URL at start (use with --host 0.0.0.0)",
+        help="print a QR code of the network URL at start (with -b 0.0.0.0)",
     )
+    sharing.add_argument(
+        "--cors", action="store_true", help="allow cross-origin reads (Access-Control-Allow-Origin)"
+    )
+    sharing.add_argument(
+        "--no-compress", action="store_true", help="never gzip on the fly (.gz/.br still served)"
+    )
+
     add_security_arguments(parser, positive_int)
     add_dav_arguments(parser, positive_int)
     add_fleet_arguments(parser)
-    parser.add_argument("--version", action="version", version=f"porch {__version__}")
+
+    limits = parser.add_argument_group("limits and timeouts (docs/limits.md)")
+    number, seconds = "N", "SECONDS"
+    for flag, kind, metavar, default, text in (
+        ("--max-url-bytes", positive_int, number, config.DEFAULT_MAX_URL_BYTES, "414 past this"),
+        (
+            "--max-header-bytes",
+            positive_int,
+            number,
+            config.DEFAULT_MAX_HEADER_BYTES,
+            "431 past this many bytes of header fields",
+        ),
+        (
+            "--max-headers",
+            positive_int,
+            number,
+            config.DEFAULT_MAX_HEADERS,
+            "431 past this many header fields",
+        ),
+        (
+            "--max-query-fields",
+            positive_int,
+            number,
+            config.DEFAULT_MAX_QUERY_FIELDS,
+            "400 past this many query parameters",
+        ),
+        (
+            "--max-connections",
+            positive_int,
+            number,
+            config.DEFAULT_MAX_CONNECTIONS,
+            "at this many connections, idle and head-sending ones are reclaimed, then 503",
+        ),
+        (
+            "--max-pipeline",
+            positive_int,
+            number,
+            config.DEFAULT_MAX_PIPELINE,
+            "pipelined requests queued per connection before reading pauses",
+        ),
+        (
+            "--max-ranges",
+            positive_int,
+            number,
+            config.DEFAULT_MAX_RANGES,
+            "a Range with more ranges than this is ignored (whole file, 200)",
+        ),
+        (
+            "--compress-min-bytes",
+            positive_int,
+            number,
+            config.DEFAULT_COMPRESS_MIN_BYTES,
+            "gzip only text responses larger than this",
+        ),
+        (
+            "--header-timeout",
+            positive_float,
+            seconds,
+            config.DEFAULT_HEADER_TIMEOUT,
+            "for a request head to arrive (408)",
+        ),
+        (
+            "--body-timeout",
+            positive_float,
+            seconds,
+            config.DEFAULT_BODY_TIMEOUT,
+            "a request body may go without sending a byte (408)",
+        ),
+        (
+            "--keepalive-timeout",
+            positive_float,
+            seconds,
+            config.DEFAULT_KEEPALIVE_TIMEOUT,
+            "an idle keep-alive connection stays open",
+        ),
+        (
+            "--send-timeout",
+            positive_float,
+            seconds,
+            config.DEFAULT_SEND_TIMEOUT,
+            "a response may wait for the client to read any of it (then close)",
+        ),
+        (
+            "--shutdown-grace",
+            positive_float,
+            seconds,
+            config.DEFAULT_SHUTDOWN_GRACE,
+            "requests in flight may take to finish on SIGINT/SIGTERM",
+        ),
+    ):
+        limits.add_argument(flag, type=kind, metavar=metavar, default=default, help=text)
     return parser
 
 
@@ -221,7 +286,7 @@ def parse_arguments(
     parser: argparse.ArgumentParser, argv: Sequence[str] | None
 ) -> argparse.Namespace:
     """Parse ``argv`` with ``--config FILE`` values as defaults under the flags."""
-    early = argparse.ArgumentParser(add_help=False)
+    early = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     early.add_argument("--config")
     known, _ = early.parse_known_args(argv)
     if known.config is not None:
@@ -229,14 +294,19 @@ def parse_arguments(
             parser.set_defaults(**load_defaults(Path(known.config), parser))
         except ConfigFileError as error:
             parser.error(str(error))
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.directory is not None:  # -d DIR, http.server's spelling of ROOT
+        if args.root not in (".", parser.get_default("root")):
+            parser.error("give the directory once: as ROOT or with -d/--directory")
+        args.root = args.directory
+    return args
 
 
 def add_security_arguments(
     parser: argparse.ArgumentParser, positive_int: Callable[[str], float | int]
 ) -> None:
-    """TLS, accounts, access rules, CORS (docs/security.md)."""
-    security = parser.add_argument_group("security (see docs/security.md)")
+    """TLS, accounts, access rules (docs/security.md); --cors is under sharing."""
+    security = parser.add_argument_group("security (docs/security.md)")
     security.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate")
     security.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
     security.add_argument(
@@ -244,8 +314,8 @@ def add_security_arguments(
         action="append",
         default=[],
         metavar="USER:HASH[:ACCESS]",
-        help="a user (repeatable); HASH from `porch hash-password`; ACCESS like "
-        "read, write, or read,write@/incoming (default read)",
+        help="a user (repeatable), in single quotes; HASH from `porch hash-password`; "
+        "ACCESS like read, write, or read,write@/incoming (default: read)",
     )
     security.add_argument(
         "--auth-file", metavar="FILE", help="users, one USER:HASH[:ACCESS] per line (# comments)"
@@ -255,9 +325,6 @@ def add_security_arguments(
         metavar="ACCESS",
         help="what clients without credentials may do: none, read, write, or e.g. read@/pub "
         "(default: none when there are users, else no access control)",
-    )
-    security.add_argument(
-        "--cors", action="store_true", help="allow cross-origin reads (Access-Control-Allow-Origin)"
     )
 
 
@@ -302,8 +369,8 @@ def with_security(
 ) -> Config:
     """``settings`` with the security fields from ``args``; ``parser.error`` (exit 2) on faults.
 
-    The TLS files and the auth file are checked by ``Config.validate`` (they must not lie
-    inside the served root: they could be downloaded).
+    The TLS files, the auth file and the config file are checked by ``Config.validate``
+    (they must not lie inside the served root: they could be downloaded).
     """
     lines = [(f"--auth {n + 1}", text) for n, text in enumerate(args.auth)]
     if args.auth_file is not None:
@@ -319,7 +386,8 @@ def with_security(
             account = parse_account(text)
             check_hash(account.password_hash)
         except ValueError as error:
-            parser.error(f"{where}: {error}")
+            hint = shell_quoting_hint(text) if where.startswith("--auth ") else ""
+            parser.error(f"{where}: {error}{hint}")
         if any(a.name == account.name for a in accounts):
             parser.error(f"{where}: user {account.name!r} is defined twice")
         accounts.append(account)
@@ -337,6 +405,19 @@ def with_security(
         accounts=tuple(accounts),
         anonymous=anonymous,
         cors=args.cors,
+    )
+
+
+def shell_quoting_hint(text: str) -> str:
+    """A hint for an ``--auth`` value whose hash the shell has eaten (issue 19): in double
+    quotes, ``$argon2id``, ``$v``, ``$m`` ... are variables and expand to nothing, leaving
+    ``=19=65536,t=3,p=4``. Empty unless the hash looks like that."""
+    password_hash = text.partition(":")[2].partition(":")[0]
+    if "$argon2" in password_hash or "=" not in password_hash:
+        return ""
+    return (
+        "\nhint: the hash looks eaten by the shell: inside double quotes $argon2id, $v=... "
+        "are variables; put the value in single quotes: --auth 'alice:$argon2id$v=19$...:write'"
     )
 
 
@@ -366,7 +447,7 @@ def hash_password_main(argv: Sequence[str]) -> int:
     Reads the password from standard input when it is not a terminal (first line, newline
     stripped), else asks twice without echo.
     """
-    parser = argparse.ArgumentParser(
+    parser = PorchParser(
         prog="porch hash-password",
         description="Print an Argon2id hash of a password (read from stdin, or prompted) "
         "for --auth USER:HASH or --auth-file.",
@@ -413,11 +494,13 @@ def runtime_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
         routes=tuple(args.routes),
         upload_dir=Path(args.upload_dir) if args.upload_dir is not None else None,
         max_upload_size=args.max_upload_size,
+        on_conflict=args.on_conflict,
         max_ranges=args.max_ranges,
         compress=not args.no_compress,
         compress_min_bytes=args.compress_min_bytes,
         qr=args.qr,
         state_dir=Path(args.state_dir) if args.state_dir else None,
+        config_file=Path(args.config) if args.config else None,
     )
     settings = with_fleet(with_dav(with_security(settings, args, parser), args), args)
     try:

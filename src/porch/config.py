@@ -55,6 +55,9 @@ DEFAULT_METRICS_ALLOW = ("127.0.0.0/8", "::1")
 """Who may read ``/-/metrics`` when it is on: loopback only, unless told otherwise."""
 ACCESS_LOG_FORMATS = ("clf", "json")
 
+# Issue 19: name conflicts on upload (refuse | rename | replace).
+DEFAULT_ON_CONFLICT = "refuse"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
@@ -129,6 +132,12 @@ class Config:
     metrics: bool = False
     metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
     access_log_format: str = "clf"
+
+    # Issue 19 (docs/uploads.md): what an upload does when its name is taken: refuse (409),
+    # rename (NAME (1).EXT) or replace (for clients allowed to overwrite).
+    on_conflict: str = DEFAULT_ON_CONFLICT
+    # Issue 19: the --config file the settings came from, refused inside ROOT by validate.
+    config_file: Path | None = None
 
     # The wire core (issue 18): the credentials file the accounts came from, so that
     # ``validate`` can refuse it inside ROOT as it refuses a TLS key there.

@@ -80,8 +80,23 @@ def load_defaults(path: Path, parser: argparse.ArgumentParser) -> dict[str, Any]
         converted = _convert(action, key, value, source)
         if dest in _PATH_OPTIONS and isinstance(converted, str):
             converted = str((path.parent / Path(converted).expanduser()).resolve())
+        if dest == "routes" and isinstance(converted, list):
+            converted = [route_spec(path.parent, spec) for spec in converted]
         defaults[dest] = converted
     return defaults
+
+
+def route_spec(directory: Path, spec: str) -> str:
+    """A ``routes`` entry of a config file in ``directory``, as the command line takes it:
+    a file path relative to the file's directory (issue 19: not the current one), and a
+    plain module name found in that directory first (``myroutes`` is ``DIR/myroutes.py``
+    when that file exists); anything else stays a name, looked up on ``sys.path``."""
+    if spec.endswith(".py") or "/" in spec or "\\" in spec:
+        return str((directory / Path(spec).expanduser()).resolve())
+    candidate = directory / (spec + ".py")
+    if spec.isidentifier() and candidate.is_file():
+        return str(candidate.resolve())
+    return spec
 
 
 _PATH_OPTIONS = frozenset(

@@ -151,6 +151,12 @@ def validate(config: Config) -> Runtime:
     # Issue 18: a credentials file inside ROOT could be downloaded.
     if config.auth_file is not None and _inside(root, config.auth_file):
         raise ConfigError("--auth-file: the file is inside the served directory; move it out")
+    # Issue 19: nor may the config file (hashes, and how the server is set up).
+    if config.config_file is not None and _inside(root, config.config_file):
+        raise ConfigError(
+            f"--config: {config.config_file} is inside the served directory, where anyone "
+            'could download it: move it out, or serve a folder beside it (root = "share")'
+        )
     upload_dir = _upload_dir(config)
     tls_cert, tls_key, context = _tls(config, root)
     resolved = dataclasses.replace(

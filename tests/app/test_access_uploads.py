@@ -134,7 +134,8 @@ def test_the_writer_reads_back_and_replaces_at_the_location(root: Path, client: 
         location = created.headers.get("Location")
         assert location == "/incoming/round.txt"
         assert client.get(location).body == b"one\n"  # anonymous may read there
-        replaced = client.put(location, headers=writer, body=b"two\n")
+        assert client.put(location, headers=writer, body=b"two\n").status == 409  # refuse
+        replaced = client.put(location + "?on-conflict=replace", headers=writer, body=b"two\n")
         assert replaced.status == 204
         assert (root / "incoming" / "round.txt").read_bytes() == b"two\n"
         assert client.post(location, headers=writer, body=b"three\n").status == 409

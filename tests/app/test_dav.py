@@ -331,7 +331,8 @@ def test_upload_dir_put_replace_goes_to_the_trash(site: Path) -> None:
         trash=site.parent / "trash",
     )
     client = Client(App(config))  # no access control: uploads into --upload-dir as before
-    replaced = client.put("/docs/a.txt", body=b"replacement")
+    assert client.put("/docs/a.txt", body=b"refused").status == 409  # --on-conflict refuse
+    replaced = client.put("/docs/a.txt?on-conflict=replace", body=b"replacement")
     assert replaced.status == 204
     item_id = replaced.headers.get("Porch-Trash-Id", "")
     assert (site.parent / "trash" / item_id / "item").read_bytes() == b"a"

@@ -156,7 +156,10 @@ def test_add_grant_upload_dir_put_creates_but_never_replaces(tmp_path: Path) -> 
     )
     client = Client(App(config))
     auth = {"Authorization": "Basic " + base64.b64encode(b"bob:bob-pw").decode()}
-    assert client.put("/inbox/old.txt", headers=auth, body=b"new").status == 403
+    assert client.put("/inbox/old.txt", headers=auth, body=b"new").status == 409
+    asked = client.put("/inbox/old.txt?on-conflict=replace", headers=auth, body=b"new")
+    assert asked.status == 403
+    assert (root / "inbox" / "old.txt").read_bytes() == b"old"
     assert client.put("/inbox/fresh.txt", headers=auth, body=b"new").status == 201
     assert (root / "inbox" / "old.txt").read_bytes() == b"old"
     assert (root / "inbox" / "fresh.txt").read_bytes() == b"new"

@@ -24,14 +24,15 @@ HTML = {"Accept": "text/html"}
 
 @pytest.fixture
 def nodes(tmp_path: Path) -> tuple[Path, Path]:
-    first = tmp_path / "node-a"
+    # The same path on each node (the listing names the served folder), on different disks.
+    first = tmp_path / "node-a" / "share"
     (first / "docs").mkdir(parents=True)
     (first / "docs" / "guide.txt").write_bytes(TEXT)
     (first / "data.bin").write_bytes(os.urandom(70_000))
     (first / "page.css").write_bytes(TEXT)
     (first / "page.css.gz").write_bytes(gzip.compress(TEXT, mtime=0))
     (first / "notes.md").write_text("# notes\n")
-    second = tmp_path / "node-b"
+    second = tmp_path / "node-b" / "share"
     shutil.copytree(first, second)  # copy2: the same mtimes, new inodes
     return first, second
 

@@ -101,7 +101,8 @@ def test_html_for_browsers(fake: Patcher) -> None:
     page = response.text
     assert '<a href="inner.txt">inner.txt</a>' in page
     assert '<a href="../">../</a>' in page
-    assert '<a href="/">root</a>' in page  # breadcrumbs
+    assert '<a href="/">site</a>' in page  # breadcrumbs, from the root folder's own name
+    assert "<title>zdir</title>" in page  # the folder's name (issue 19)
     assert '<link rel="stylesheet" href="/-/static/listing.css">' in page
     # Script only from porch's own files (the CSP forbids inline script): every tag has a src
     # under /-/static/ and nothing between the tags; no inline style or event handler either.

@@ -197,16 +197,17 @@ def test_banner_lists_every_url_and_the_qr(root: Path, monkeypatch: pytest.Monke
         "  network: http://192.168.1.20:8000/",
         "  network: http://10.0.0.5:8000/",
     ]
+    assert [line.split(":")[0].strip() for line in lines[3:6]] == ["uploads", "TLS", "access"]
     assert lines[-1] == "  http://192.168.1.20:8000/"
     assert len(lines) > 15  # the code itself, drawn with block characters
-    assert set("".join(lines[3:-1])) <= set("█▀▄ ")
+    assert set("".join(lines[6:-1])) <= set("█▀▄ ")
 
     quiet = io.StringIO()
     banner_extra(Config(root=root, host="127.0.0.1"), 8000, "http", quiet)
-    assert quiet.getvalue() == ""  # one specific address: the first line says it all
+    assert "http://" not in quiet.getvalue()  # one specific address: the first line says it
     warned = io.StringIO()
     banner_extra(Config(root=root, host="127.0.0.1", qr=True), 8000, "http", warned)
-    assert "other devices cannot reach it" in warned.getvalue()
+    assert "a phone cannot open the code's URL" in warned.getvalue()
 
 
 def test_lan_addresses_are_never_loopback_and_only_for_wildcards() -> None:

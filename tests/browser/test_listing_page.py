@@ -30,7 +30,7 @@ def test_listing_renders_sorts_and_navigates(
     server = porch(site, "--quiet")
 
     page.goto(server.url + "/")
-    assert page.title() == "Index of /"
+    assert page.title() == "site"  # the folder's own name (issue 19)
     # The stylesheet loaded from porch's reserved prefix and applied (no inline CSS at all).
     assert page.evaluate("getComputedStyle(document.querySelector('th')).textTransform") == (
         "uppercase"
@@ -58,6 +58,7 @@ def test_listing_renders_sorts_and_navigates(
     page.click("text=empty/")
     assert page.url == server.url + "/empty/"
     assert names_in_order(page) == ["../", "inside.txt"]
+    assert page.title() == "empty"
     page.screenshot(path=str(tmp_path / "listing-sub.png"), full_page=True)
     page.click("text=../")
     assert page.url == server.url + "/"

@@ -410,7 +410,9 @@ def test_streamed_chunked_post(served: Served, tree: Tree) -> None:
 def test_put_creates_201_then_replaces_204(served: Served, tree: Tree) -> None:
     url = served.url + "/put.txt"
     assert requests.put(url, data=b"first", timeout=TIMEOUT).status_code == 201
-    assert requests.put(url, data=b"second", timeout=TIMEOUT).status_code == 204
+    assert requests.put(url, data=b"second", timeout=TIMEOUT).status_code == 409
+    replace = url + "?on-conflict=replace"
+    assert requests.put(replace, data=b"second", timeout=TIMEOUT).status_code == 204
     assert (tree.updir / "put.txt").read_bytes() == b"second"
 
 

@@ -56,7 +56,8 @@ def test_every_config_field_has_a_flag() -> None:
             flag = field.name.replace("_", "-")
             # A switch may be spelled --no-X; a tuple field is a repeatable singular flag.
             singular = flag[:-3] + "y" if flag.endswith("ies") else flag.removesuffix("s")
-            aliases = {"accounts": "--auth"}  # --auth USER:HASH and --auth-file build accounts
+            # --auth USER:HASH and --auth-file build accounts; --config FILE is config_file.
+            aliases = {"accounts": "--auth", "config-file": "--config"}
             spellings = {f"--{flag}", f"--no-{flag}", f"--{singular}", aliases.get(flag, "")}
             assert spellings & options, flag
 

@@ -80,12 +80,18 @@ def test_tls_versions(porch: Start, site: Path, certs: Certificates) -> None:
             assert ResponseReader(sock).read().body == b"hello, porch\n"
 
 
-def test_plain_http_to_the_tls_port_gets_nothing_useful(
-    porch: Start, site: Path, certs: Certificates
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_plain_http_to_the_tls_port_gets_a_readable_400(
+    porch: Start, site: Path, certs: Certificates, loop: str
 ) -> None:
-    server = porch(site, *tls_args(certs))
-    with pytest.raises(requests.exceptions.ConnectionError):
-        requests.get(f"http://{server.host}:{server.port}/hello.txt", timeout=5)
+    """As nginx's 497: the client is told to use https (issue 19), and HTTPS still works."""
+    server = porch(site, "--loop", loop, *tls_args(certs))
+    plain = requests.get(f"http://{server.host}:{server.port}/hello.txt", timeout=5)
+    assert plain.status_code == 400
+    assert "this port speaks HTTPS" in plain.text
+    assert f"https://{server.host}:{server.port}/" in plain.text
+    secure = requests.get(f"{server.url}/hello.txt", verify=str(certs.ca), timeout=5)
+    assert secure.text == "hello, porch\n"
 
 
 def test_a_stalled_handshake_is_closed_after_the_header_timeout(

@@ -172,7 +172,11 @@ def test_put_creates_then_replaces(porch: Start, site: Path, updir: Path) -> Non
     server = porch(site, "--upload-dir", str(updir))
     first = send(server, head("PUT", "/p.txt", "Content-Length: 3") + b"one", "PUT")
     assert first.status == 201
-    second = send(server, head("PUT", "/p.txt", "Content-Length: 3") + b"two", "PUT")
+    refused = send(server, head("PUT", "/p.txt", "Content-Length: 3") + b"two", "PUT")
+    assert refused.status == 409  # --on-conflict refuse, the default
+    assert (updir / "p.txt").read_bytes() == b"one"
+    replace = "/p.txt?on-conflict=replace"
+    second = send(server, head("PUT", replace, "Content-Length: 3") + b"two", "PUT")
     assert second.status == 204
     assert (updir / "p.txt").read_bytes() == b"two"
     assert listing(updir) == ["p.txt"]
@@ -473,7 +477,9 @@ def test_curl_data_binary_put_and_form(
     status = ["-o", "/dev/null", "-w", "%{http_code}"]
     assert curl(*status, "--data-binary", f"@{source}", server.url + "/db.bin").stdout == "201"
     assert curl(*status, "-T", str(source), server.url + "/t.bin").stdout == "201"
-    assert curl(*status, "-T", str(source), server.url + "/t.bin").stdout == "204"
+    assert curl(*status, "-T", str(source), server.url + "/t.bin").stdout == "409"
+    replace = server.url + "/t.bin?on-conflict=replace"
+    assert curl(*status, "-T", str(source), replace).stdout == "204"
     form = curl(
         "-F",
         f"file=@{source};filename=f1.bin",

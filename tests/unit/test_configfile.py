@@ -36,7 +36,8 @@ def test_file_sets_options_and_relative_root_is_beside_the_file(tmp_path: Path) 
 
 
 def test_flags_override_the_file(tmp_path: Path) -> None:
-    config = write(tmp_path, f'root = "{tmp_path}"\nport = 9001\nloop = "asyncio"\n')
+    (tmp_path / "site").mkdir()
+    config = write(tmp_path, f'root = "{tmp_path}/site"\nport = 9001\nloop = "asyncio"\n')
     settings = load(["--config", str(config), "--port", "9002"])
     assert settings.port == 9002
     assert settings.loop == "asyncio"

@@ -44,9 +44,17 @@ from porch.app.timepage import TIME_PATH, time_page
 from porch.app.trash import TRASH_PATH, Trash
 from porch.app.uploads import Uploads
 from porch.app.usertemplates import UserTemplates
+from porch.app.visitor import (
+    LOGIN_PATH,
+    access_of,
+    is_sign_in,
+    login_redirect,
+    sign_in,
+    visitor_of,
+)
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response, ServerFault
-from porch.http.auth import Access
+from porch.http.auth import Access, method_access
 from porch.http.forwarded import parse_networks
 from porch.http.lifecycle import Lifecycle
 from porch.metrics import Metrics
@@ -125,6 +133,8 @@ class App:
         if self.trash is not None:
             # Public: each item is judged against its original URL, not /-/trash/ itself.
             self.reserved.add(TRASH_PATH, self.answer_trash, methods=None, public=True, prefix=True)
+        if config.accounts:  # issue 19: /-/login leads to the sign-in action (visitor.py)
+            self.reserved.add(LOGIN_PATH, login_redirect, methods=("GET",), public=True)
         if config.builtin_routes:
             self.routes.add(TIME_PATH, time_page, builtin=True)
         install_routes(self, config.routes)  # RouteLoadError: porch.cli reports it, exits 2
@@ -180,7 +190,10 @@ class App:
             return await entry.answer(request)
         if self.config.cors and is_preflight(request):
             return cors_preflight()
+        if is_sign_in(request, self.guard):
+            return await sign_in(request, self.guard)
         who = self.guard.nobody if self.guard.open else await self.guard.check(request)
+        request.user = who.name
         if entry is not None:
             return await entry.answer(request)
         return await self.dispatch(request, who)
@@ -201,6 +214,10 @@ class App:
         (porch.app.trash judges each against its own URL)."""
         assert self.trash is not None  # registered only with a trash
         return await self.trash.respond(request, await self.guard.principal(request))
+
+    def access(self, request: Request, path: str) -> Access:
+        """The level the client of ``request`` (after ``guarded``) has on ``path``."""
+        return access_of(request, self.guard, path)
 
     def allowed_methods(self, who: Principal | None = None) -> tuple[str, ...]:
         """The methods a file or directory URL accepts (for ``who``, when known)."""
@@ -313,6 +330,7 @@ class App:
             upload=self.upload_form(request),
             bind_host=self.config.host,
             rights=self.file_rights(request, who),
+            visitor=visitor_of(request, self.guard),
         )
         response.headers.set("Cache-Control", cache_control(request, self.config.max_age))
         return compress_response(request, response, self.reading)
@@ -335,13 +353,30 @@ class App:
             return None
         base = self.uploads.base_url
         limit = self.config.max_upload_size
+        # Issue 19: the page posts to the upload directory's own URL (where a per-folder grant
+        # applies), and offers the form only to visitors who may write there.
+        target = self.uploads.base_path or "/"
+        level = self.access(request, target)
+        writable = level >= method_access("POST")
+        replace = level >= Access.WRITE  # replacing needs write; add (a drop box) only creates
         if base is None:
-            return UploadForm(show=True, listed_at=None, max_size=limit)
+            return UploadForm(
+                show=writable, listed_at=None, max_size=limit, replace=replace, locked=not writable
+            )
         here = "/" + "".join(
             urllib.parse.quote(name) + "/"
             for name in url_segments(request.path, hidden=self.config.hidden)
         )
-        return UploadForm(show=here == base, listed_at=base, max_size=limit)
+        if here != base and not writable:
+            return None  # no pointer to an upload folder this visitor cannot use
+        return UploadForm(
+            show=here == base and writable,
+            listed_at=base,
+            max_size=limit,
+            post_url=base,
+            replace=replace,
+            locked=here == base and not writable,
+        )
 
     def serve_static(self, request: Request) -> Response:
         """porch's own assets under the reserved prefix ``/-/static/`` (the listing's CSS).

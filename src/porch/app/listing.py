@@ -32,6 +32,7 @@ from porch.app.paths import listable, url_segments
 from porch.app.qr import QR_PATH, share_url, split_host
 from porch.app.security import PAGE_CSP
 from porch.app.usertemplates import served_name
+from porch.app.visitor import Visitor
 from porch.http import Headers, HTTPError, Request, Response, negotiate
 from porch.share import is_loopback_host
 
@@ -39,6 +40,17 @@ FORMATS = {"text": "text/plain", "html": "text/html", "json": "application/json"
 OFFERS = ("text/plain", "text/html", "application/json")
 SORT_KEYS = ("name", "size", "modified")
 ORDERS = ("asc", "desc")
+FIRST_ROWS = 150
+"""Rows of a listing page rendered at once; more wait in a <noscript> (see render_html)."""
+MODULES = tuple(
+    sorted(
+        name
+        for name in os.listdir(Path(__file__).parent / "static")
+        if name.endswith(".js") and name != "listing.js"
+    )
+)
+"""The page's ES modules besides listing.js: preloaded in parallel (``modulepreload``) instead
+of discovered one import at a time (issue 19: a listing that opens fast)."""
 STATIC_PREFIX = "/-/static/"
 """URL prefix reserved for porch's own assets (the listing's stylesheet); see docs/reading.md."""
 
@@ -47,11 +59,17 @@ STATIC_PREFIX = "/-/static/"
 class UploadForm:
     """How a listing page offers uploads: ``show`` the form on this page; ``listed_at``, the
     URL of the upload directory's listing when porch serves it (else None: uploads are saved
-    out of sight); ``max_size``, the upload limit in bytes, if any."""
+    out of sight); ``max_size``, the upload limit in bytes, if any. Issue 19: ``post_url``,
+    the directory URL the script sends files to (``post_url + NAME``); ``replace``, whether
+    this visitor may replace a file (else a name conflict offers only "keep both"); ``locked``,
+    the form would be here but this visitor may not write (the page offers to sign in)."""
 
     show: bool
     listed_at: str | None
     max_size: int | None
+    post_url: str = "/"
+    replace: bool = True
+    locked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +320,8 @@ def render_html(
     share: str = "",
     prefix: str = "",
     rights: FileRights = READ_ONLY,
+    visitor: Visitor | None = None,
+    root_name: str = "",
 ) -> str:
     """The browser page: breadcrumbs, parent link, a table sortable by query links, the
     upload form per ``upload``, and ``share``, the URL its QR code encodes. The script
@@ -310,7 +330,7 @@ def render_html(
     (``Request.root_path``): every absolute link on the page starts with it. ``rights``
     says which file operations the page offers (<body data-access data-trash>)."""
     names = url_segments(url_path, hidden=hidden)
-    crumbs = [("root", prefix + "/")]
+    crumbs = [(root_name or "root", prefix + "/")]
     href = prefix + "/"
     for name in names:
         href += urllib.parse.quote(name, safe="") + "/"
@@ -330,13 +350,20 @@ def render_html(
         )
     template = ENVIRONMENT.get_template("listing.html")
     return template.render(
-        title="/" + "".join(n + "/" for n in names),
+        # Issue 19: the folder's own name, as a tab or bookmark would show it.
+        title=names[-1] if names else (root_name or "/"),
         crumbs=crumbs,
         parent="../" if names else None,
-        rows=markupsafe.Markup(_rows_html(entries)),  # noqa: S704 (escaped in _rows_html)
+        # Issue 19: the first FIRST_ROWS rows in the table; the rest in a <noscript>, which a
+        # browser with scripting parses as plain text (cheap), so a big folder is interactive
+        # at once and morerows.js adds them in pieces; without scripting they render as a
+        # second table, and DOMParser (no scripting) reads them as rows (rows.js refresh).
+        rows=markupsafe.Markup(_rows_html(entries[:FIRST_ROWS])),  # noqa: S704 (escaped there)
+        more_rows=markupsafe.Markup(_rows_html(entries[FIRST_ROWS:])),  # noqa: S704
         columns=columns,
         stylesheet=prefix + STATIC_PREFIX + "listing.css",
         script=prefix + STATIC_PREFIX + "listing.js",
+        modules=[prefix + STATIC_PREFIX + name for name in MODULES],
         favicon=prefix + STATIC_PREFIX + "favicon.svg",
         count=len(entries),
         files=sum(not e.is_dir for e in entries),
@@ -348,6 +375,7 @@ def render_html(
         share_local=is_loopback_host(split_host(urllib.parse.urlsplit(share).netloc)[0]),
         prefix=prefix,
         rights=rights,
+        visitor=visitor or Visitor(),
         qr=prefix + QR_PATH + "?path=" + urllib.parse.quote(href, safe="/"),
     )
 
@@ -361,6 +389,7 @@ def listing_response(
     upload: UploadForm | None = None,
     bind_host: str = "127.0.0.1",
     rights: FileRights = READ_ONLY,
+    visitor: Visitor | None = None,
 ) -> Response:
     """The listing of ``directory`` (real, under ``root``) for ``request`` in its format;
     the HTML page offers uploads per ``upload``, file operations per ``rights`` and a QR code
@@ -398,6 +427,7 @@ def listing_response(
         share,
         upload,
         rights if media == "text/html" else None,
+        visitor,
     )
     body = LISTINGS.get(directory, variant)
     if body is None:
@@ -414,6 +444,8 @@ def listing_response(
                 share=share,
                 prefix=request.root_path,
                 rights=rights,
+                visitor=visitor,
+                root_name=root.name,
             )
         elif media == "application/json":
             text = render_json(entries)

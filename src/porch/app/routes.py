@@ -36,6 +36,7 @@ from types import ModuleType
 from typing import Any, Protocol, TypeVar
 
 from porch.app.pages import html_response, json_response
+from porch.app.paths import contains
 from porch.http import KNOWN_METHODS, Headers, HTTPError, Request, Response
 
 RouteResult = Response | str | bytes | dict[str, Any] | list[Any]
@@ -55,6 +56,9 @@ class RouteHost(Protocol):
 
     @property
     def routes(self) -> Routes: ...
+
+    @property
+    def root(self) -> Path: ...  # issue 19: a route module inside it is refused
 
     def route(
         self, path: str, methods: tuple[str, ...] = ("GET",)
@@ -248,6 +252,13 @@ def load_route_module(app: RouteHost, spec: str) -> ModuleType:
     ignored. Raises ``RouteLoadError`` when there is no such function or it raises.
     """
     module = import_route_module(spec)
+    source = getattr(module, "__file__", None)
+    if source is not None and contains(str(app.root), os.path.realpath(source)):
+        # Issue 19: its source (and whatever secrets it holds) could be downloaded.
+        raise RouteLoadError(
+            f"routes module {spec} is inside the served directory, where anyone could "
+            "download its source: move it out (docs/pages.md)"
+        )
     register = getattr(module, "register", None)
     if not callable(register):
         raise RouteLoadError(f"routes module {spec} has no register(app) function")

@@ -15,14 +15,17 @@ upload, never the event loop serving everyone else. While a batch is being writt
 is not iterated, so the connection's read buffer fills and the server stops reading the
 socket: memory per upload is bounded by one batch plus the server's body high-water mark.
 
-Committing: POST links the temporary file to its name with ``os.link``, which fails with
-EEXIST when the name exists, so of two clients racing for one name exactly one wins and the
-other gets 409 (a check-then-rename would let both "win" and one overwrite the other). PUT
-links too (201 Created when that works) and otherwise ``os.replace``s atomically (204): a
-reader sees the old file or the new one, never a mixture. Then the directory is fsynced so
-the new name survives a crash. The temporary name is removed in a ``finally``: a client that
-disconnects, a body that times out or breaks its chunked framing, a full disk (507), a limit
-crossed mid-body (413) or any bug leaves nothing behind.
+Committing (``land``) follows the name-conflict policy (``--on-conflict``, or the request's
+``?on-conflict=`` query; docs/uploads.md). Every policy first links the temporary file to its
+name with ``os.link``, which fails with EEXIST when the name exists, so of two clients racing
+for one name exactly one wins (a check-then-rename would let both "win" and one overwrite the
+other). When the name is taken: ``refuse`` answers 409; ``rename`` links to ``NAME (1).EXT``,
+``NAME (2).EXT`` ... in turn, each attempt as atomic as the first; ``replace`` (only for a
+client allowed to overwrite) ``os.replace``s atomically: a reader sees the old file or the new
+one, never a mixture. Then the directory is fsynced so the new name survives a crash. The
+temporary name is removed in a ``finally``: a client that disconnects, a body that times out
+or breaks its chunked framing, a full disk (507), a limit crossed mid-body (413) or any bug
+leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -51,6 +54,11 @@ from porch.http.auth import Access
 WRITE_BATCH: Final = 1024 * 1024
 """Body bytes gathered before one write (and hash update) in a worker thread."""
 TEMP_PREFIX: Final = ".porch-upload-"
+# Issue 19: what an upload does when its name is taken (docs/uploads.md).
+CONFLICT_POLICIES: Final = ("refuse", "rename", "replace")
+MAX_RENAMES: Final = 999
+"""``NAME (1).EXT`` .. ``NAME (999).EXT``; past that an upload under ``rename`` gets 409."""
+_DOUBLE_EXTENSIONS = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst")
 
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
@@ -60,6 +68,21 @@ def check_name(name: str) -> str:
     (the rules for a new name in ``porch.app.names``), so every accepted name can be fetched
     back when DIR is served."""
     return names.check_name(name, hidden=False, new=True)
+
+
+def numbered_name(name: str, number: int) -> str:
+    """``name`` with `` (number)`` before its extension, as browsers name a second download:
+    ``photo (1).jpg``, ``notes (2)``, ``site (1).tar.gz`` (the extension kept, so a name that
+    passed ``check_name`` still does)."""
+    lower = name.lower()
+    for extension in _DOUBLE_EXTENSIONS:
+        if lower.endswith(extension) and len(name) > len(extension):
+            cut = len(name) - len(extension)
+            return f"{name[:cut]} ({number}){name[cut:]}"
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem:
+        return f"{name} ({number})"
+    return f"{stem} ({number}).{extension}"
 
 
 def _authority(text: str, default_port: int) -> tuple[str, int] | None:
@@ -188,6 +211,29 @@ class StagedFile:
             raise _disk_error(error) from error
         return True
 
+    def land(self, policy: str) -> bool:
+        """Put the file in place under ``policy`` (``CONFLICT_POLICIES``); True when a new
+        name was created, False when an existing file was replaced. Raises 409 when the name
+        is taken under ``refuse`` (or every numbered name under ``rename``). After a rename,
+        ``name`` and ``final`` are the name the file got."""
+        if self.link():
+            return True
+        if policy == "replace":
+            self.replace()
+            return False
+        if policy == "rename":
+            directory = os.path.dirname(self.final)
+            for number in range(1, MAX_RENAMES + 1):
+                candidate = numbered_name(self.name, number)
+                if len(candidate.encode("utf-8")) > names.MAX_NAME_BYTES:
+                    break
+                self.final = os.path.join(directory, candidate)
+                if self.link():
+                    self.name = candidate
+                    return True
+            self.final = os.path.join(directory, self.name)
+        raise HTTPError(409, f"a file named {self.name} exists already")
+
     def replace(self) -> None:
         """Atomically put the file in place of the existing one (PUT on an existing name)."""
         try:
@@ -308,20 +354,43 @@ class Uploads:
         if request.method == "POST" and boundary is not None:
             directory_url = self._form_target(request)
             self._check_framing(request)
-            return await self._receive_form(request, boundary, directory_url)
+            return await self._receive_form(request, boundary, directory_url, replace=replace)
         name = self._check_name(self.raw_name(request.path))
         self._check_framing(request)
-        if request.method == "POST" and os.path.lexists(os.path.join(self.directory, name)):
+        policy = self.policy(request, may_overwrite=replace)
+        target = os.path.join(self.directory, name)
+        if policy == "refuse" and os.path.lexists(target):
             raise HTTPError(409, "a file with that name exists already")
-        if request.method == "PUT" and os.path.isdir(os.path.join(self.directory, name)):
+        if policy == "replace" and os.path.isdir(target):
             raise HTTPError(409, "a directory has that name")
-        if (
-            request.method == "PUT"
-            and not replace
-            and os.path.lexists(os.path.join(self.directory, name))
-        ):
-            raise HTTPError(403, "you may add files here but not replace them")
-        return await self._receive_raw(request, name, replace=replace)
+        return await self._receive_raw(request, name, policy)
+
+    def policy(self, request: Request, *, may_overwrite: bool = True) -> str:
+        """The name-conflict policy for ``request``: its ``?on-conflict=`` (refuse, rename or
+        replace) or the server's ``--on-conflict``. ``replace`` holds only for a client that
+        may overwrite there (``may_overwrite``: a write grant, not only add); a client that asks
+        for it without that gets 403, and a server-wide ``replace`` is ``refuse`` for it, so a
+        drop box never loses a file. 400 for an unknown value."""
+        asked = request.query.get("on-conflict")
+        policy = asked[-1] if asked else self.config.on_conflict
+        if policy not in CONFLICT_POLICIES:
+            raise HTTPError(400, "?on-conflict must be one of: " + ", ".join(CONFLICT_POLICIES))
+        if policy == "replace" and not may_overwrite:
+            if asked:
+                raise HTTPError(403, "you may add files here but not replace them")
+            return "refuse"
+        return policy
+
+    async def _land(self, staged: StagedFile, policy: str) -> tuple[bool, str | None]:
+        """Put ``staged`` in place under ``policy``: (created, trash id of what it replaced).
+        A file that ``replace`` overwrites goes to the trash first, when there is one."""
+        if staged.link():
+            return True, None
+        if policy != "replace":
+            return staged.land(policy), None
+        trashed = await self._keep_old(staged.name)
+        staged.replace()
+        return False, trashed
 
     def _form_target(self, request: Request) -> str:
         """The directory URL a form was posted to (slash form); 400/404 for any other URL."""
@@ -359,7 +428,7 @@ class Uploads:
         except OSError as error:
             raise _disk_error(error) from error
 
-    async def _receive_raw(self, request: Request, name: str, *, replace: bool = True) -> Response:
+    async def _receive_raw(self, request: Request, name: str, policy: str) -> Response:
         staged = StagedFile(self.directory, name, self.mode)
         trashed: str | None = None
         try:
@@ -371,23 +440,19 @@ class Uploads:
             if request.content_length is not None and total != request.content_length:
                 raise HTTPError(400, "the body ended before its Content-Length")
             await staged.finish()
-            if request.method == "POST" or not replace:
-                if not staged.link():
-                    raise HTTPError(409, "a file with that name exists already")
-                created = True
-            else:
-                created = staged.link()
-                if not created:
-                    trashed = await self._keep_old(name)
-                    staged.replace()
+            created, trashed = await self._land(staged, policy)
             await asyncio.get_running_loop().run_in_executor(None, sync_directory, self.directory)
         finally:
             staged.discard()
-        if not created:
-            return Response(204, Headers([("Porch-Trash-Id", trashed)] if trashed else []))
-        return self._created(request, staged)
+        kept = Headers([("Porch-Trash-Id", trashed)] if trashed else [])
+        if not created and request.method == "PUT":
+            return Response(204, kept)
+        response = self._created(request, staged, 201 if created else 200)
+        for header, value in kept.items():
+            response.headers.add(header, value)
+        return response
 
-    def _created(self, request: Request, staged: StagedFile) -> Response:
+    def _created(self, request: Request, staged: StagedFile, status: int = 201) -> Response:
         headers = Headers()
         location = self.location(staged.name)
         if location is not None:
@@ -396,10 +461,11 @@ class Uploads:
         if negotiate(request.headers.get("accept"), ("text/plain", "application/json")) == (
             "application/json"
         ):
-            return json_response(201, summary, headers)
+            return json_response(status, summary, headers)
         where = location or staged.name
-        text = f"created {where}: {staged.size} bytes, sha256 {staged.sha256}\n"
-        return text_response(201, text, headers)
+        verb = "created" if status == 201 else "replaced"
+        text = f"{verb} {where}: {staged.size} bytes, sha256 {staged.sha256}\n"
+        return text_response(status, text, headers)
 
     def _summary(self, staged: StagedFile) -> dict[str, object]:
         summary: dict[str, object] = {
@@ -413,7 +479,7 @@ class Uploads:
         return summary
 
     async def _receive_form(
-        self, request: Request, boundary: bytes, directory_url: str
+        self, request: Request, boundary: bytes, directory_url: str, *, replace: bool
     ) -> Response:
         """Save every file part of a form; all of them or (on any refusal) none."""
         staged: list[StagedFile] = []
@@ -421,9 +487,10 @@ class Uploads:
         try:
             current: StagedFile | None = None
             names: set[str] = set()
+            policy = self.policy(request, may_overwrite=replace)
             async for event in form_parts(self._counted(request), boundary):
                 if isinstance(event, PartStart):
-                    current = self._start_part(event, names)
+                    current = self._start_part(event, names, policy)
                     if current is not None:
                         staged.append(current)
                 elif isinstance(event, PartData):
@@ -436,9 +503,9 @@ class Uploads:
             for item in staged:
                 await item.finish()
             for item in staged:
-                if not item.link():
-                    raise HTTPError(409, f"a file named {item.name} exists already")
-                linked.append(item)
+                created, _ = await self._land(item, policy)
+                if created:
+                    linked.append(item)
             await asyncio.get_running_loop().run_in_executor(None, sync_directory, self.directory)
             linked = []
         finally:
@@ -464,14 +531,19 @@ class Uploads:
             self._count(total)
             yield chunk
 
-    def _start_part(self, event: PartStart, names: set[str]) -> StagedFile | None:
-        """Stage a file part; None for plain fields and for an empty file input."""
+    def _start_part(self, event: PartStart, names: set[str], policy: str) -> StagedFile | None:
+        """Stage a file part; None for plain fields and for an empty file input. A name taken
+        (by a file, or by an earlier part) is 409 at once unless ``policy`` is rename, which
+        numbers the later one when it lands."""
         if event.filename is None or event.filename == "":
             return None
         name = self._check_name(event.filename)
-        if name in names:
+        if name in names and policy != "rename":
             raise HTTPError(409, f"the form has two files named {name}")
         names.add(name)
-        if os.path.lexists(os.path.join(self.directory, name)):
+        target = os.path.join(self.directory, name)
+        if policy == "refuse" and os.path.lexists(target):
             raise HTTPError(409, f"a file named {name} exists already")
+        if policy == "replace" and os.path.isdir(target):
+            raise HTTPError(409, "a directory has that name")
         return StagedFile(self.directory, name, self.mode)

@@ -31,7 +31,9 @@ class Request:
     too slow or too large. ``root_path`` is the prefix the app is mounted under when it runs
     inside another ASGI application (``""`` on porch's own server): links and redirects that
     the app builds from ``path`` put it in front. ``informational`` is the front end's way to
-    send interim responses (``send_informational``); None where there is none.
+    send interim responses (``send_informational``); None where there is none. ``user`` is set
+    by the app once the access rules have checked the request's credentials (None:
+    anonymous); the access log writes it in Common Log Format's user field.
     """
 
     method: str
@@ -44,6 +46,7 @@ class Request:
     body: AsyncIterable[bytes] = field(default_factory=_no_body)
     scheme: str = "http"
     root_path: str = ""
+    user: str | None = None  # issue 19: the authenticated user, for the page and the log
     informational: InformationalSender | None = None
 
     @property

@@ -12,8 +12,9 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 
 class AccessLog:
-    """Writes ``host - - [day/Mon/year:HH:MM:SS +0000] "request line" status bytes``, or with
-    ``json_lines`` one JSON object per line (``--access-log-format json``: for log shippers)::
+    """Writes ``host - user [day/Mon/year:HH:MM:SS +0000] "request line" status bytes``, or
+    with ``json_lines`` one JSON object per line (``--access-log-format json``: for log
+    shippers)::
 
         {"time":"2026-12-02T13:40:00Z","client":"203.0.113.7","method":"GET",
          "target":"/a.txt","protocol":"HTTP/1.1","status":200,"bytes":512}
@@ -45,14 +46,19 @@ class AccessLog:
             self._second = now
         return self._stamp
 
-    def write(self, host: str, request_line: str, status: int, size: int | None) -> None:
-        """Log one response; ``size`` is body bytes sent (None: ``-``)."""
+    def write(
+        self, host: str, request_line: str, status: int, size: int | None, user: str | None = None
+    ) -> None:
+        """Log one response; ``size`` is body bytes sent (None: ``-``); ``user`` the
+        authenticated user (None: ``-``), with spaces, quotes and control characters escaped
+        so the line still splits into its fields."""
         if self.json_lines:
-            self._lines.append(self._json(host, request_line, status, size))
+            self._lines.append(self._json(host, request_line, status, size, user))
         else:
             line = request_line.replace("\\", "\\\\").replace('"', '\\"')
             sent = "-" if size is None else str(size)
-            self._lines.append(f'{host} - - [{self._timestamp()}] "{line}" {status} {sent}\n')
+            who = "-" if not user else _escape_user(user)
+            self._lines.append(f'{host} - {who} [{self._timestamp()}] "{line}" {status} {sent}\n')
         if self._flush_scheduled:
             return
         # One write (one syscall) per event-loop turn, not per line: the responses answered
@@ -65,13 +71,16 @@ class AccessLog:
         self._flush_scheduled = True
         loop.call_soon(self.flush)
 
-    def _json(self, host: str, request_line: str, status: int, size: int | None) -> str:
+    def _json(
+        self, host: str, request_line: str, status: int, size: int | None, user: str | None
+    ) -> str:
         self._timestamp()
         parts = request_line.split(" ")
         method, target, protocol = parts if len(parts) == 3 else (None, None, None)
         record = {
             "time": self._iso,
             "client": host,
+            "user": user,
             "method": method,
             "target": target,
             "protocol": protocol,
@@ -88,3 +97,9 @@ class AccessLog:
             self._lines.clear()
             self.stream.write(text)
             self.stream.flush()
+
+
+def _escape_user(user: str) -> str:
+    return "".join(
+        f"\\x{ord(c):02x}" if c.isspace() or not c.isprintable() or c in '"\\' else c for c in user
+    )

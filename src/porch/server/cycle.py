@@ -135,7 +135,8 @@ async def respond(connection: Connection, job: Job) -> bool:
             client = request.client
         else:
             line, client = "-", connection.client
-        access_log.write(client[0] if client else "-", line, response.status, sent)
+        user = request.user if request is not None else None  # issue 19: CLF's user field
+        access_log.write(client[0] if client else "-", line, response.status, sent, user)
     return keep_alive
 
 

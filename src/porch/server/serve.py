@@ -34,6 +34,7 @@ from porch.server.banner import banner_extra
 from porch.server.cycle import refusal_bytes
 from porch.server.protocol import Connection
 from porch.server.senders import SendPolicy
+from porch.server.tlsgate import gated
 
 log = logging.getLogger("porch.server")
 
@@ -110,28 +111,33 @@ async def serve(
     handshake_timeout = config.header_timeout if context is not None else None
     policy = policy if policy is not None else SendPolicy.for_loop(loop)
 
-    def make_connection() -> Connection:
+    def make_connection() -> asyncio.BaseProtocol:
         return Connection(handler, config, state, access_log, error_page=error_page, policy=policy)
 
+    factory: Callable[[], asyncio.BaseProtocol] = make_connection
+    listen_context, listen_timeout = context, handshake_timeout
+    if context is not None:  # issue 19: plain HTTP on the TLS port gets a 400 (tlsgate)
+        factory = gated(make_connection, context, handshake_timeout)
+        listen_context, listen_timeout = None, None
     try:
         if sock is not None:
             server = await loop.create_server(
-                make_connection,
+                factory,
                 sock=sock,
                 backlog=2048,
-                ssl=context,
-                ssl_handshake_timeout=handshake_timeout,
+                ssl=listen_context,
+                ssl_handshake_timeout=listen_timeout,
             )
         else:
             server = await loop.create_server(
-                make_connection,
+                factory,
                 host=config.host,
                 port=config.port,
                 reuse_address=True,
                 reuse_port=config.workers > 1,
                 backlog=2048,
-                ssl=context,
-                ssl_handshake_timeout=handshake_timeout,
+                ssl=listen_context,
+                ssl_handshake_timeout=listen_timeout,
             )
     except OSError as error:
         if error.errno == errno.EADDRINUSE:

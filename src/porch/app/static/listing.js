@@ -14,12 +14,17 @@ import { wireRows } from "./rows.js";
 import { wireSelection } from "./selection.js";
 import { wireShare } from "./share.js";
 import { wireUploads } from "./uploads.js";
+import { loadMoreRows } from "./morerows.js";
+import { wirePreviewNav } from "./previewnav.js";
 
 doc.documentElement.classList.add("js");
 wirePreview();
+wirePreviewNav();
 wireShare();
 wireKeys();
 wireSelection(); // before wireRows: it decorates the first rows
 wireFileManager(); // before wireUploads: it may take drops
 wireUploads();
 wireRows();
+performance.mark("porch-ready"); // the page responds from here (tests/browser/test_newuser.py)
+loadMoreRows();

@@ -115,7 +115,11 @@ export async function refreshRows(names = []) {
   const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
   const freshRows = fresh.getElementById("rows");
   if (!freshRows) return;
-  rowsBody.replaceChildren(...Array.from(freshRows.childNodes, (node) => doc.importNode(node, true)));
+  // Rows past the first are in <noscript id="more-rows"> (morerows.js), which DOMParser,
+  // having no scripting, parses as rows.
+  const more = fresh.querySelector("#more-rows tbody");
+  const nodes = [...freshRows.childNodes, ...(more ? more.childNodes : [])];
+  rowsBody.replaceChildren(...nodes.map((node) => doc.importNode(node, true)));
   // "This directory is empty." as the fresh page has it (gone after an upload, back after
   // the last file is deleted).
   const empty = $("main .empty:not(.no-match)");

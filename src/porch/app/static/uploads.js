@@ -7,11 +7,14 @@
      task.url                  where it goes: the URL of the new file (by default NAME in the
                                upload folder; a folder upload gives each file its folder's URL)
      task.progress(sent, total) bytes sent so far (may go back after a retry)
-     task.done()               stored; the listing refreshes when the queue empties
+     task.done(name)           stored (as `name`, when the server renamed it); the listing
+                               refreshes when the queue empties
      task.fail(message)        failed, with the server's text
+     task.policy               "", or the ?on-conflict= policy the user chose (conflicts.js)
 
    and must call exactly one of done or fail. */
 
+import { offerChoices } from "./conflicts.js";
 import { $, doc } from "./dom.js";
 import { humanSize } from "./format.js";
 import { refreshRows } from "./rows.js";
@@ -79,6 +82,7 @@ function makeTask(file, item, url) {
     file,
     item,
     url,
+    policy: "",
     start() {
       started = performance.now();
       item.dataset.state = "sending";
@@ -98,13 +102,24 @@ function makeTask(file, item, url) {
       }
       detail(text);
     },
-    done() {
+    done(name) {
       this.progress(file.size, file.size);
       item.dataset.state = "done";
       status("Done");
-      detail(`${humanSize(file.size)} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-      saved.push(file.name);
+      const as = name && name !== file.name ? ` · saved as ${name}` : "";
+      detail(`${humanSize(file.size)} in ${((performance.now() - started) / 1000).toFixed(1)} s${as}`);
+      saved.push(name || file.name);
       end();
+    },
+    /** Send it again with the conflict policy `policy` (after a 409). */
+    retry(policy) {
+      this.policy = policy;
+      ended = false;
+      item.dataset.state = "queued";
+      status("Waiting");
+      $(".item-detail", item).removeAttribute("role");
+      waiting.push(this);
+      pump();
     },
     fail(message) {
       item.dataset.state = "error";
@@ -117,24 +132,52 @@ function makeTask(file, item, url) {
   };
 }
 
+/** The URL a file named `name` is uploaded to by default: the upload folder's own URL +
+    NAME (the URL a per-folder grant covers, already below the mount point under ASGI:
+    docs/asgi.md). */
+export function defaultUrl(name) {
+  const section = $("#upload");
+  const base = section ? section.dataset.postUrl : doc.body.dataset.mount + "/";
+  return base + encodeURIComponent(name);
+}
+
+/** Where `task`'s file is sent: its `task.url`, with the conflict policy the user chose,
+    if any. */
+export function uploadUrl(task) {
+  const query = task.policy ? "?on-conflict=" + task.policy : "";
+  return task.url + query;
+}
+
 /** The default sender: the raw bytes, streamed by the browser straight from the disk, as one
-    POST /NAME, which never replaces an existing file (409); a 1 GiB file never passes
-    through JavaScript. */
+    POST, which never replaces an existing file unasked (409: the item then offers "Keep
+    both" or "Replace"); a 1 GiB file never passes through JavaScript. */
 function sendWhole(task) {
   const { file } = task;
   const xhr = new XMLHttpRequest();
-  xhr.open("POST", task.url);
+  xhr.open("POST", uploadUrl(task));
   xhr.setRequestHeader("Accept", "application/json");
   xhr.setRequestHeader("Content-Type", "application/octet-stream");
   xhr.upload.addEventListener("progress", (event) => {
     task.progress(event.loaded, event.lengthComputable ? event.total : file.size);
   });
   xhr.addEventListener("load", () => {
-    if (xhr.status >= 200 && xhr.status < 300) task.done();
-    else task.fail(errorText(xhr.status, xhr.statusText, xhr.responseText));
+    if (xhr.status >= 200 && xhr.status < 300) {
+      task.done(savedName(xhr.responseText));
+      return;
+    }
+    task.fail(errorText(xhr.status, xhr.statusText, xhr.responseText));
+    if (xhr.status === 409) offerChoices(task);
   });
   xhr.addEventListener("error", () => task.fail("The connection failed before the server answered."));
   xhr.send(file);
+}
+
+function savedName(body) {
+  try {
+    return JSON.parse(body).name || "";
+  } catch {
+    return "";
+  }
 }
 
 function pump() {
@@ -157,9 +200,7 @@ function pump() {
     default); a file with a problem fails at once. */
 export function enqueue(files) {
   for (const [file, problem, label, url] of files) {
-    // Uploads name the file in the URL, below the mount point when porch runs inside
-    // another ASGI application (docs/asgi.md).
-    const target = url || doc.body.dataset.mount + "/" + encodeURIComponent(file.name);
+    const target = url || defaultUrl(file.name);
     const task = makeTask(file, makeItem(file, label), target);
     if (problem) {
       running += 1; // fail() ends it, keeping the count right
