@@ -12,11 +12,16 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
 # Debian's Chromium drives the browser tests (never a downloaded browser build); curl is used
-# by the end-to-end tests as a real client; wrk by the benchmark harness's smoke test.
+# by the end-to-end tests as a real client; wrk by the benchmark harness's smoke test;
+# unzip, bsdtar and 7z read porch's archives.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+# Archives (docs/folders.md) are checked with the tools people open them with.
+command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+command -v bsdtar >/dev/null 2>&1 || missing+=(libarchive-tools)
+command -v 7z >/dev/null 2>&1 || missing+=(p7zip-full)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq

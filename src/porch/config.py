@@ -38,6 +38,22 @@ DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256
 DEFAULT_SEND_TIMEOUT = 60.0
 """Seconds a response may wait for the client to read any of it (nginx ``send_timeout``)."""
 
+# Folders (issue 15, docs/folders.md): archives, search, thumbnails, READMEs, checksums.
+DEFAULT_MAX_ARCHIVE_ENTRIES = 100_000
+"""An archive of more files and folders than this is refused (413) before its first byte."""
+DEFAULT_MAX_ARCHIVE_BYTES = 256 * 1024**3
+"""An archive whose members add up to more bytes than this is refused (413)."""
+DEFAULT_MAX_SEARCH_RESULTS = 1000
+"""A search stops after this many names, with a note that it was cut."""
+DEFAULT_SEARCH_SECONDS = 3.0
+"""A search stops after this many seconds, with a note that it was cut."""
+DEFAULT_MAX_THUMBNAIL_PIXELS = 50_000_000
+"""Images with more pixels than this get no thumbnail (decompression bombs): 413."""
+DEFAULT_THUMBNAIL_WORKERS = 2
+"""Thumbnails being made at once (each decodes a whole image in memory)."""
+DEFAULT_MAX_README_BYTES = 256 * 1024
+"""A README larger than this is linked, not rendered under the listing."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
@@ -96,3 +112,16 @@ class Config:
     # and properties, resumable-upload partials, thumbnail and checksum caches. None: the
     # default for this root (porch.app.state.default_state_dir).
     state_dir: Path | None = None
+
+    # Folders (issue 15, docs/folders.md): ?zip/?tar/?tgz archives, ?q= search, ?thumb
+    # thumbnails, READMEs under listings, ?hash= checksums.
+    archives: bool = True
+    max_archive_entries: int = DEFAULT_MAX_ARCHIVE_ENTRIES
+    max_archive_bytes: int = DEFAULT_MAX_ARCHIVE_BYTES
+    max_search_results: int = DEFAULT_MAX_SEARCH_RESULTS
+    search_seconds: float = DEFAULT_SEARCH_SECONDS
+    thumbnails: bool = True
+    max_thumbnail_pixels: int = DEFAULT_MAX_THUMBNAIL_PIXELS
+    thumbnail_workers: int = DEFAULT_THUMBNAIL_WORKERS
+    readmes: bool = True
+    max_readme_bytes: int = DEFAULT_MAX_README_BYTES

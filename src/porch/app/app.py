@@ -25,6 +25,7 @@ from porch.app.files import (
     file_response,
     open_regular,
 )
+from porch.app.folders import Folders
 from porch.app.listing import STATIC_PREFIX, UploadForm, listing_response
 from porch.app.pages import error_response
 from porch.app.paths import OpenCache, resolve, url_segments
@@ -36,6 +37,7 @@ from porch.app.uploads import Uploads
 from porch.app.usertemplates import UserTemplates
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response
+from porch.http.auth import Access
 
 log = logging.getLogger("porch.app")
 
@@ -66,6 +68,7 @@ class App:
             compress_min_bytes=config.compress_min_bytes,
         )
         self.opened = OpenCache()  # the hot path past resolve (porch.app.paths explains)
+        self.folders = Folders(config, self.guard)  # archives, search, thumbnails (issue 15)
         install_routes(self)  # raises RouteLoadError: porch.cli reports it and exits 2
 
     def route(
@@ -99,7 +102,9 @@ class App:
         if self.config.cors and is_preflight(request):
             return cors_preflight()
         if not self.guard.open:
-            await self.guard.check(request)
+            # An archive of a posted selection only reads (porch.app.folders).
+            needed = Access.READ if self.folders.is_selection(request) else None
+            await self.guard.check(request, needed)
         return await self.dispatch(request)
 
     def allowed_methods(self) -> tuple[str, ...]:
@@ -112,6 +117,8 @@ class App:
         response = await self.routes.dispatch(request)
         if response is None:
             response = self.templates.dispatch(request)
+        if response is None:
+            response = await self.folders.handle(request)
         if response is not None:
             return response
         method = request.method

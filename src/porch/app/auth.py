@@ -97,10 +97,12 @@ class Guard:
         guard lets everything through, and no credentials are ever asked for."""
         return not self.accounts and access_on(self.anonymous, "/") == Access.WRITE
 
-    async def check(self, request: Request) -> str | None:
+    async def check(self, request: Request, needed: Access | None = None) -> str | None:
         """Let ``request`` through (returns the user name, or None for anonymous) or raise
-        ``HTTPError`` 401/403."""
-        needed = method_access(request.method)
+        ``HTTPError`` 401/403. ``needed`` overrides the level the method implies (a POST
+        that only reads, like an archive of a selection, needs READ)."""
+        if needed is None:
+            needed = method_access(request.method)
         try:
             credentials = parse_basic(request.headers.get("authorization"))
         except ValueError:
@@ -118,6 +120,22 @@ class Guard:
         if access_on(account.grants, request.path) >= needed:
             return account.name
         raise HTTPError(403, f"{account.name} may not {needed.name.lower()} here")
+
+    async def grants_for(self, request: Request) -> tuple[Grant, ...]:
+        """The grants of whoever sent ``request``: the account's when its credentials are
+        right, else anonymous's. For checks on paths other than the request's own (the
+        members of an archive, search results), after ``check`` let the request through; a
+        successful check is remembered, so this costs no second Argon2 verification."""
+        if self.open:
+            return (Grant(Access.WRITE),)
+        try:
+            credentials = parse_basic(request.headers.get("authorization"))
+        except ValueError:
+            return self.anonymous
+        if credentials is None or not self.accounts:
+            return self.anonymous
+        account = await self.authenticate(*credentials)
+        return account.grants if account is not None else self.anonymous
 
     async def authenticate(self, user: str, password: str) -> Account | None:
         """The account whose name and password match, or None (in about the same time)."""

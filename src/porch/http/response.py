@@ -27,6 +27,33 @@ class FileBody:
     fd: int | None = None
 
 
+class SizedStream:
+    """A streamed body whose exact length is known before its first byte (issue 15: an
+    archive with Content-Length, so it can be resumed with Range).
+
+    It is an async iterator of chunks like any stream; the sender frames it with
+    Content-Length instead of chunked encoding, and a stream that ends short of ``length``
+    breaks the framing (the sender closes the connection). ``aclose`` is passed on.
+    """
+
+    __slots__ = ("chunks", "length")
+
+    def __init__(self, chunks: AsyncIterator[bytes], length: int) -> None:
+        self.chunks = chunks
+        self.length = length
+
+    def __aiter__(self) -> SizedStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await self.chunks.__anext__()
+
+    async def aclose(self) -> None:
+        closer = getattr(self.chunks, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
 Body = bytes | FileBody | AsyncIterator[bytes]
 
 
@@ -70,7 +97,7 @@ def body_length(body: Body) -> int | None:
     """The length of a body that has one up front; None for a stream."""
     if isinstance(body, bytes):
         return len(body)
-    if isinstance(body, FileBody):
+    if isinstance(body, FileBody | SizedStream):
         return body.length
     return None
 

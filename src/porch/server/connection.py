@@ -663,7 +663,7 @@ class Connection(asyncio.Protocol):
         if not with_body:
             await _close_iterator(body)
             return 0
-        chunked = request is not None and request.version == "1.1"
+        chunked = length is None and request is not None and request.version == "1.1"
         sent = 0
         try:
             async for chunk in body:
@@ -687,6 +687,8 @@ class Connection(asyncio.Protocol):
             return sent
         if chunked:
             self.transport.write(b"0\r\n\r\n")
+        elif length is not None and sent != length:
+            self.framing_broken = True  # a SizedStream that came out short (or long)
         return sent
 
     async def _send_file(

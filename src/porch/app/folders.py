@@ -1,0 +1,117 @@
+"""Folder features on the ordinary URLs (issue 15, docs/folders.md): ``?zip``/``?tar``/``?tgz``
+archives and ``?q=`` search on a directory, ``?thumb`` and ``?hash=`` on a file.
+
+Theory of operation. ``Folders.handle`` runs in ``App.dispatch`` before files and listings and
+answers only requests whose query names one of its features (one dict lookup otherwise, so
+the hot path pays nothing). The path is found by ``porch.app.paths.resolve`` like every read,
+and the access rules were checked on it by ``App.guarded``; members of an archive and search
+results are checked again, each on its own URL path, with the client's grants. All work that
+touches many files or whole files (walks, reads, hashes, image decoding) runs in worker
+threads, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import errno
+import os
+import stat
+from typing import Final
+
+from porch.app import archives
+from porch.app.auth import Guard
+from porch.app.paths import resolve
+from porch.config import Config
+from porch.http import HTTPError, Request, Response
+from porch.http.auth import Access, Grant, access_on
+
+WORKERS: Final = 4
+"""Threads for walks, archive streams and checksums (each step is short; they interleave)."""
+
+FILE_KEYS: Final = frozenset({"thumb", "hash"})
+DIRECTORY_KEYS: Final = frozenset({*archives.FORMATS, "q"})
+KEYS: Final = FILE_KEYS | DIRECTORY_KEYS
+
+
+class Folders:
+    """Archives, search, thumbnails and checksums for one ``App``."""
+
+    def __init__(self, config: Config, guard: Guard) -> None:
+        self.config = config
+        self.root = config.root
+        self.guard = guard
+        self.executor = concurrent.futures.ThreadPoolExecutor(
+            WORKERS, thread_name_prefix="porch-folders"
+        )
+        self.limits = archives.ArchiveLimits(config.max_archive_entries, config.max_archive_bytes)
+
+    def wants(self, request: Request) -> bool:
+        """True when the request's query asks for one of these features."""
+        query = request.query
+        return bool(query) and not KEYS.isdisjoint(query)
+
+    def is_selection(self, request: Request) -> bool:
+        """A POST of a selection to archive: a read, whatever its method (``App.guarded``)."""
+        return (
+            request.method == "POST"
+            and self.config.archives
+            and archives.requested_format(request) is not None
+        )
+
+    async def handle(self, request: Request) -> Response | None:
+        """The response for a folder feature, or None when the request asks for none."""
+        if not self.wants(request):
+            return None
+        if request.method not in ("GET", "HEAD") and not self.is_selection(request):
+            return None
+        real = resolve(self.root, request.path, hidden=self.config.hidden)
+        info = _stat(str(real))
+        if stat.S_ISDIR(info.st_mode):
+            kind = archives.requested_format(request)
+            if kind is not None:
+                return await self.archive(request, str(real), kind)
+            return None
+        return None
+
+    async def readable(self, request: Request) -> tuple[Grant, ...]:
+        """The client's grants, for checks on paths below the requested one."""
+        return await self.guard.grants_for(request)
+
+    async def archive(self, request: Request, real: str, kind: str) -> Response:
+        """``?zip``, ``?tar`` or ``?tgz`` of a directory, or of a posted selection in it."""
+        if not self.config.archives:
+            raise HTTPError(404, "archives are turned off on this server")
+        selection = await archives.read_selection(request) if request.method == "POST" else None
+        grants = await self.readable(request)
+        url_dir = request.path if request.path.endswith("/") else request.path + "/"
+        name = archives.archive_name(request, self.config.hidden)
+        loop = asyncio.get_running_loop()
+        members = await loop.run_in_executor(
+            self.executor,
+            lambda: archives.collect(
+                self.root,
+                real,
+                url_dir,
+                name,
+                hidden=self.config.hidden,
+                readable=lambda url: access_on(grants, url) >= Access.READ,
+                limits=self.limits,
+                selection=selection,
+            ),
+        )
+        return archives.archive_response(request, kind, self.root, members, name, self.executor)
+
+
+def _stat(real: str) -> os.stat_result:
+    """``os.stat`` with the answers ``App.serve_path`` gives for failures."""
+    try:
+        return os.stat(real)
+    except (FileNotFoundError, NotADirectoryError):
+        raise HTTPError(404, "not found") from None
+    except PermissionError:
+        raise HTTPError(403, "this path cannot be read") from None
+    except OSError as error:
+        if error.errno != errno.ENAMETOOLONG:
+            raise
+        raise HTTPError(404, "not found") from None
