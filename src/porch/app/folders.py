@@ -19,7 +19,7 @@ import os
 import stat
 from typing import Final
 
-from porch.app import archives
+from porch.app import archives, search
 from porch.app.auth import Guard
 from porch.app.paths import resolve
 from porch.config import Config
@@ -45,6 +45,8 @@ class Folders:
             WORKERS, thread_name_prefix="porch-folders"
         )
         self.limits = archives.ArchiveLimits(config.max_archive_entries, config.max_archive_bytes)
+        self.tree = search.TreeCache(self.root, hidden=config.hidden)
+        self.search_limits = search.SearchLimits(config.max_search_results, config.search_seconds)
 
     def wants(self, request: Request) -> bool:
         """True when the request's query asks for one of these features."""
@@ -71,8 +73,24 @@ class Folders:
             kind = archives.requested_format(request)
             if kind is not None:
                 return await self.archive(request, str(real), kind)
+            query = search.search_query(request)
+            if query is not None:
+                return await self.search(request, str(real), query)
             return None
         return None
+
+    async def search(self, request: Request, real: str, query: str) -> Response:
+        """``?q=`` below a directory, streamed (porch.app.search)."""
+        grants = await self.readable(request)
+        return search.search_response(
+            request,
+            self.tree,
+            real,
+            query,
+            lambda url: access_on(grants, url.rstrip("/") or "/") >= Access.READ,
+            self.search_limits,
+            self.executor,
+        )
 
     async def readable(self, request: Request) -> tuple[Grant, ...]:
         """The client's grants, for checks on paths below the requested one."""
