@@ -19,9 +19,12 @@ import os
 import stat
 from typing import Final
 
-from porch.app import archives, search
+from porch.app import archives, search, thumbs
 from porch.app.auth import Guard
+from porch.app.checksums import Checksums, checksum_response, requested_algorithm
+from porch.app.files import open_regular
 from porch.app.paths import resolve
+from porch.app.state import StateDir, default_state_dir
 from porch.config import Config
 from porch.http import HTTPError, Request, Response
 from porch.http.auth import Access, Grant, access_on
@@ -47,6 +50,20 @@ class Folders:
         self.limits = archives.ArchiveLimits(config.max_archive_entries, config.max_archive_bytes)
         self.tree = search.TreeCache(self.root, hidden=config.hidden)
         self.search_limits = search.SearchLimits(config.max_search_results, config.search_seconds)
+        self.checksums = Checksums()
+        self._thumbnails: thumbs.Thumbnails | None = None
+
+    @property
+    def thumbnails(self) -> thumbs.Thumbnails:
+        """The thumbnail maker; its cache directory is made on first use, in the state
+        directory (porch.app.state), outside ROOT."""
+        if self._thumbnails is None:
+            config = self.config
+            state = StateDir(config.state_dir or default_state_dir(config.root), config.root)
+            self._thumbnails = thumbs.Thumbnails(
+                state.sub("thumbs"), config.thumbnail_workers, config.max_thumbnail_pixels
+            )
+        return self._thumbnails
 
     def wants(self, request: Request) -> bool:
         """True when the request's query asks for one of these features."""
@@ -77,7 +94,37 @@ class Folders:
             if query is not None:
                 return await self.search(request, str(real), query)
             return None
+        if "thumb" in request.query:
+            return await self.thumbnail(request, str(real))
+        algorithm = requested_algorithm(request)
+        if algorithm is not None:
+            return await self.checksum(request, str(real), algorithm)
         return None
+
+    async def checksum(self, request: Request, real: str, algorithm: str) -> Response:
+        """``?hash=ALGORITHM`` of a file (porch.app.checksums)."""
+        fd, info = open_regular(real)
+        try:
+            digest = await self.checksums.digest(fd, info, algorithm)
+        finally:
+            os.close(fd)
+        name = request.path.rsplit("/", 1)[-1]
+        return checksum_response(request, name, algorithm, digest, info.st_size)
+
+    async def thumbnail(self, request: Request, real: str) -> Response:
+        """``?thumb`` of a picture (porch.app.thumbs); refusals are icons."""
+        if not self.config.thumbnails:
+            raise HTTPError(404, "thumbnails are turned off on this server")
+        if not thumbs.is_picture(request.path):
+            return thumbs.icon_response(415, "thumbnails are made for pictures only")
+        fd, info = open_regular(real)
+        try:
+            data = await self.thumbnails.thumbnail(fd, info)
+        except thumbs.Refusal as refusal:
+            return thumbs.icon_response(refusal.status, refusal.reason)
+        finally:
+            os.close(fd)
+        return thumbs.thumbnail_response(request, info, data)
 
     async def search(self, request: Request, real: str, query: str) -> Response:
         """``?q=`` below a directory, streamed (porch.app.search)."""
