@@ -51,7 +51,7 @@ DEFAULT_MAX_THUMBNAIL_PIXELS = 50_000_000
 """Images with more pixels than this get no thumbnail (decompression bombs): 413."""
 DEFAULT_THUMBNAIL_WORKERS = 2
 """Thumbnails being made at once (each decodes a whole image in memory)."""
-DEFAULT_MAX_README_BYTES = 256 * 1024
+DEFAULT_MAX_README_BYTES = 128 * 1024
 """A README larger than this is linked, not rendered under the listing."""
 
 

@@ -202,6 +202,7 @@ class App:
             hidden=self.config.hidden,
             upload=self.upload_form(request),
             bind_host=self.config.host,
+            folder=self.folders.page(request),
         )
         return compress_response(request, response, self.reading)
 

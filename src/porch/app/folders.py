@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import errno
 import os
 import stat
@@ -23,11 +24,16 @@ from porch.app import archives, search, thumbs
 from porch.app.auth import Guard
 from porch.app.checksums import Checksums, checksum_response, requested_algorithm
 from porch.app.files import open_regular
+from porch.app.listing import FolderPage, choose_format
 from porch.app.paths import resolve
+from porch.app.readme import Readmes
 from porch.app.state import StateDir, default_state_dir
 from porch.config import Config
 from porch.http import HTTPError, Request, Response
 from porch.http.auth import Access, Grant, access_on
+
+_PAGE: contextvars.ContextVar[tuple[Request, FolderPage]] = contextvars.ContextVar("porch_page")
+"""The folder page prepared for the request being answered (``Folders.prepare_page``)."""
 
 WORKERS: Final = 4
 """Threads for walks, archive streams and checksums (each step is short; they interleave)."""
@@ -51,6 +57,7 @@ class Folders:
         self.tree = search.TreeCache(self.root, hidden=config.hidden)
         self.search_limits = search.SearchLimits(config.max_search_results, config.search_seconds)
         self.checksums = Checksums()
+        self.readmes = Readmes(self.root, hidden=config.hidden, max_bytes=config.max_readme_bytes)
         self._thumbnails: thumbs.Thumbnails | None = None
 
     @property
@@ -64,6 +71,32 @@ class Folders:
                 state.sub("thumbs"), config.thumbnail_workers, config.max_thumbnail_pixels
             )
         return self._thumbnails
+
+    def page(self, request: Request) -> FolderPage:
+        """What the listing page of ``request`` shows of these features: the README that
+        ``prepare_page`` found for this very request (rendering may take long, so it ran in
+        a worker thread before the listing, which is built on the event loop)."""
+        prepared = _PAGE.get(None)
+        if prepared is not None and prepared[0] is request:
+            return prepared[1]
+        return FolderPage(self.config.archives, self.config.thumbnails)
+
+    async def prepare_page(self, request: Request) -> None:
+        """Find and render the README for an HTML listing of ``request``, off the loop."""
+        try:
+            if choose_format(request)[0] != "text/html":
+                return
+        except HTTPError:
+            return  # the listing answers the bad ?format itself
+        config = self.config
+        loop = asyncio.get_running_loop()
+        readme = await loop.run_in_executor(self.executor, self.readmes.find, request.path)
+        page = FolderPage(config.archives, config.thumbnails)
+        if readme is not None:
+            page = FolderPage(
+                config.archives, config.thumbnails, readme.name, readme.html, readme.too_large
+            )
+        _PAGE.set((request, page))
 
     def wants(self, request: Request) -> bool:
         """True when the request's query asks for one of these features."""
@@ -81,6 +114,13 @@ class Folders:
     async def handle(self, request: Request) -> Response | None:
         """The response for a folder feature, or None when the request asks for none."""
         if not self.wants(request):
+            if (
+                self.config.readmes
+                and request.method in ("GET", "HEAD")
+                and request.path.endswith("/")
+                and not request.path.startswith("/-/")
+            ):
+                await self.prepare_page(request)
             return None
         if request.method not in ("GET", "HEAD") and not self.is_selection(request):
             return None

@@ -55,6 +55,19 @@ class UploadForm:
 
 
 @dataclass(frozen=True, slots=True)
+class FolderPage:
+    """What the folder features add to a listing page (issue 15, docs/folders.md): a
+    ``readme`` (name, safe HTML, or ``readme_too_large``), and whether the page offers
+    archives and thumbnails (its search box, zip link and gallery)."""
+
+    archives: bool = True
+    thumbnails: bool = True
+    readme_name: str = ""
+    readme_html: str = ""
+    readme_too_large: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One listed name: directory or regular file, its size in bytes (0 for a directory) and
     modification time (POSIX seconds)."""
@@ -286,6 +299,7 @@ def render_html(
     upload: UploadForm | None = None,
     share: str = "",
     prefix: str = "",
+    folder: FolderPage | None = None,
 ) -> str:
     """The browser page: breadcrumbs, parent link, a table sortable by query links, the
     upload form per ``upload``, and ``share``, the URL its QR code encodes. The script
@@ -331,6 +345,8 @@ def render_html(
         share_local=is_loopback_host(split_host(urllib.parse.urlsplit(share).netloc)[0]),
         prefix=prefix,
         qr=prefix + QR_PATH + "?path=" + urllib.parse.quote(href, safe="/"),
+        folder=folder,
+        readme=markupsafe.Markup(folder.readme_html) if folder else "",  # noqa: S704 (porch.app.readme)
     )
 
 
@@ -342,6 +358,7 @@ def listing_response(
     hidden: bool,
     upload: UploadForm | None = None,
     bind_host: str = "127.0.0.1",
+    folder: FolderPage | None = None,
 ) -> Response:
     """The listing of ``directory`` (real, under ``root``) for ``request`` in its format;
     the HTML page offers uploads per ``upload`` and a QR code for porch bound to ``bind_host``.
@@ -377,6 +394,7 @@ def listing_response(
         request.root_path,
         share,
         upload,
+        folder if media == "text/html" else None,
     )
     body = LISTINGS.get(directory, variant)
     if body is None:
@@ -392,6 +410,7 @@ def listing_response(
                 upload=upload,
                 share=share,
                 prefix=request.root_path,
+                folder=folder,
             )
         elif media == "application/json":
             text = render_json(entries)

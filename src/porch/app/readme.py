@@ -1,0 +1,118 @@
+"""A directory's README, rendered under its HTML listing (text and JSON listings unchanged).
+
+Theory of operation. The first of ``README.md``, ``README``, ``README.txt`` in the directory
+is found through ``resolve`` like any read (a README that is a symlink out of ROOT, or hidden,
+is not shown) and opened as a regular file. ``README.md`` is rendered with markdown-it-py's
+CommonMark preset plus tables and strikethrough, with raw HTML off (``<script>`` comes out as
+text) and a link check stricter than the library's: only ``http:``, ``https:``, ``mailto:``
+and relative URLs survive as links or images (no ``javascript:``, ``vbscript:``, ``file:``,
+and no ``data:`` at all); a refused link stays as its text. The other two are shown as
+preformatted text. Everything is escaped by the renderer; the page's CSP (script from porch's
+origin only) stands behind it.
+
+Rendering takes about 5 ms per KiB of prose (more for tables); the result is cached by the
+file's identity (``st_dev``, ``st_ino``, ``st_size``, ``st_mtime_ns``), so a new version is rendered
+once and an old one is never shown. A README over ``Config.max_readme_bytes`` is not
+rendered (the page says so and links to it). Rendering runs in a worker thread before the
+listing is built (``porch.app.folders``): a 128 KiB README of table rows takes seconds.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import urllib.parse
+from collections import OrderedDict
+from pathlib import Path
+from typing import Final
+
+from markdown_it import MarkdownIt
+
+from porch.app.files import open_regular
+from porch.app.paths import resolve
+from porch.http import HTTPError
+
+NAMES: Final = ("README.md", "README", "README.txt")
+CACHE_ENTRIES: Final = 256
+_SAFE_SCHEMES: Final = frozenset({"http", "https", "mailto"})
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
+
+
+def safe_link(url: str) -> bool:
+    """True for a link the page may carry: relative, or http(s)/mailto.
+
+    Control characters and whitespace are stripped first, as browsers do before reading a
+    scheme (``java\\tscript:`` is ``javascript:`` to a browser)."""
+    cleaned = re.sub(r"[\x00-\x20\x7f]+", "", urllib.parse.unquote(url))
+    match = _SCHEME.match(cleaned)
+    return match is None or match.group(1).lower() in _SAFE_SCHEMES
+
+
+def _markdown() -> MarkdownIt:
+    renderer = MarkdownIt("commonmark", {"html": False, "linkify": False})
+    renderer.enable(["table", "strikethrough"])
+    renderer.validateLink = safe_link  # type: ignore[method-assign]
+    return renderer
+
+
+_MARKDOWN = _markdown()
+
+
+class Readme:
+    """The rendered README of a directory, if any: name, HTML (already safe), and whether
+    it was too large to render."""
+
+    __slots__ = ("html", "name", "too_large")
+
+    def __init__(self, name: str, html_text: str, too_large: bool = False) -> None:
+        self.name = name
+        self.html = html_text
+        self.too_large = too_large
+
+
+def render(name: str, text: str) -> str:
+    """Safe HTML for a README's text (module docstring)."""
+    if name.lower().endswith(".md"):
+        return str(_MARKDOWN.render(text))
+    return f"<pre>{html.escape(text)}</pre>"
+
+
+class Readmes:
+    """READMEs by file identity (module docstring)."""
+
+    def __init__(self, root: Path, *, hidden: bool, max_bytes: int) -> None:
+        self.root = root
+        self.hidden = hidden
+        self.max_bytes = max_bytes
+        self._cache: OrderedDict[tuple[int, int, int, int], Readme] = OrderedDict()
+
+    def find(self, url_dir: str) -> Readme | None:
+        """The README of the directory at the decoded URL path ``url_dir`` (ending in ``/``)."""
+        for name in NAMES:
+            try:
+                real = resolve(self.root, url_dir + name, hidden=self.hidden)
+                fd, info = open_regular(str(real))
+            except (HTTPError, OSError):
+                continue
+            try:
+                return self._rendered(name, fd, info)
+            finally:
+                os.close(fd)
+        return None
+
+    def _rendered(self, name: str, fd: int, info: os.stat_result) -> Readme:
+        key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+        found = self._cache.get(key)
+        if found is not None and found.name == name:
+            self._cache.move_to_end(key)
+            return found
+        if info.st_size > self.max_bytes:
+            readme = Readme(name, "", too_large=True)
+        else:
+            data = os.pread(fd, self.max_bytes + 1, 0)[: self.max_bytes]
+            readme = Readme(name, render(name, data.decode("utf-8", errors="replace")))
+        self._cache[key] = readme
+        if len(self._cache) > CACHE_ENTRIES:
+            self._cache.popitem(last=False)
+        return readme
