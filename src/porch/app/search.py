@@ -340,8 +340,12 @@ def _html_head(request: Request, query: str) -> str:
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="color-scheme" content="light dark">'
         f"<title>Search {value} in {here}</title>"
+        f'<link rel="icon" href="{html.escape(prefix + STATIC_PREFIX)}favicon.svg" '
+        'type="image/svg+xml">'
         f'<link rel="stylesheet" href="{html.escape(prefix + STATIC_PREFIX)}listing.css">'
+        f'<link rel="stylesheet" href="{html.escape(prefix + STATIC_PREFIX)}folders.css">'
         '</head><body class="search-results">\n<main>'
         f'<h1>Names matching “{value}” in <a href=".">{here}</a></h1>\n'
         '<form class="search" role="search" method="get" action="">'

@@ -6,6 +6,7 @@
    docs/webapp.md describes the behaviour and the modules. */
 
 import { doc } from "./dom.js";
+import { wireFolders } from "./folders.js";
 import { wireKeys } from "./keys.js";
 import { wirePreview } from "./preview.js";
 import { wireRows } from "./rows.js";
@@ -18,3 +19,4 @@ wireShare();
 wireKeys();
 wireUploads();
 wireRows();
+wireFolders();
