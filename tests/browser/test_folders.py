@@ -18,8 +18,13 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.browser.test_webapp import DOCS, Watched, chromium, row, watched  # noqa: F401
+from tests.browser import test_webapp
+from tests.browser.test_webapp import DOCS, Watched, row
 from tests.helpers import PorchProcess
+
+# The page fixtures of test_webapp (one Chromium per module, pages watched for errors).
+chromium = test_webapp.chromium
+watched = test_webapp.watched
 
 pytestmark = pytest.mark.browser
 
