@@ -205,7 +205,17 @@ class Folders:
                 selection=selection,
             ),
         )
-        return archives.archive_response(request, kind, self.root, members, name, self.executor)
+        # Laying out the archive stats every member again (zipstream-ng): off the loop too.
+        return await loop.run_in_executor(
+            self.executor,
+            archives.archive_response,
+            request,
+            kind,
+            self.root,
+            members,
+            name,
+            self.executor,
+        )
 
 
 def _stat(real: str) -> os.stat_result:
