@@ -261,3 +261,44 @@ def test_collect_refuses_selection_of_missing_name(tree: Path) -> None:
             selection=["missing"],
         )
     assert caught.value.status == 404
+
+
+def test_zip_through_asgi_has_its_length(tree: Path) -> None:
+    """porch.asgi frames a sized archive with content-length, like porch's own server."""
+    import asyncio
+    from typing import Any
+
+    import porch.asgi
+
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/sub/",
+        "raw_path": b"/sub/",
+        "root_path": "",
+        "query_string": b"zip",
+        "headers": [(b"host", b"test")],
+        "client": ("127.0.0.1", 1234),
+        "extensions": {},
+    }
+    sent: list[dict[str, Any]] = []
+    requested: list[bool] = []
+
+    async def receive() -> dict[str, Any]:
+        if requested:  # like a real host: nothing more until the client leaves
+            await asyncio.sleep(3600)
+        requested.append(True)
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(porch.asgi.app(tree)(scope, receive, send))
+    headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    assert sent[0]["status"] == 200
+    assert headers["content-length"] == str(len(body))
+    assert "sub/deep/c.txt" in zip_of(body).namelist()
