@@ -167,3 +167,25 @@ def test_checksum_refusals(site: Path, state: Path) -> None:
     assert client.get("/notes.txt?hash=crc32").status == 400
     assert client.get("/.hidden.jpg?hash=sha256").status == 404
     assert client.get("/escape.jpg?hash=sha256").status == 404
+
+
+@pytest.mark.parametrize(("waiting", "statuses"), [(2, [200, 200]), (1, [200, 503])])
+def test_jobs_waiting_at_n_and_n_plus_one(
+    site: Path, state: Path, monkeypatch: pytest.MonkeyPatch, waiting: int, statuses: list[int]
+) -> None:
+    """Two pictures asked for at once: with room for two jobs both are made; with room for
+    one the second gets 503 (an icon, Retry-After) instead of queueing without bound."""
+    import asyncio
+
+    import porch.app.thumbs
+
+    monkeypatch.setattr(porch.app.thumbs, "MAX_WAITING", waiting)
+    client = client_for(site, state)
+
+    async def both() -> list[int]:
+        answers = await asyncio.gather(
+            client.arequest("GET", "/wide.jpg?thumb"), client.arequest("GET", "/alpha.png?thumb")
+        )
+        return [answer.status for answer in answers]
+
+    assert asyncio.run(both()) == statuses

@@ -27,6 +27,8 @@ from porch.http import Headers, HTTPError, Request, Response
 ALGORITHMS: Final = ("sha256", "sha1", "md5")
 HASH_WORKERS: Final = 2
 CACHE_ENTRIES: Final = 4096
+MAX_WAITING: Final = 64
+"""Digests queued or being computed at once; past this a request gets 503."""
 
 Identity = tuple[int, int, int, int, str]
 
@@ -61,6 +63,10 @@ class Checksums:
             return found
         running = self._running.get(key)
         if running is None:
+            if len(self._running) >= MAX_WAITING:
+                raise HTTPError(
+                    503, "too many checksums are being computed; try again", {"Retry-After": "1"}
+                )
             loop = asyncio.get_running_loop()
             # A descriptor of the job's own: the caller may close ``fd`` before the job ends.
             running = loop.run_in_executor(self.executor, _digest, os.dup(fd), algorithm)

@@ -46,6 +46,8 @@ FORMAT_VERSION: Final = 1
 EXTENSIONS: Final = frozenset({"jpg", "jpeg", "png", "gif", "webp"})
 PILLOW_FORMATS: Final = frozenset({"JPEG", "PNG", "GIF", "WEBP", "MPO"})
 REFUSALS_REMEMBERED: Final = 4096
+MAX_WAITING: Final = 64
+"""Thumbnail jobs queued or running at once; past this a request gets 503 (an icon)."""
 
 ICON: Final = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="96" height="96" viewBox="0 0 24 24" '
@@ -164,6 +166,8 @@ class Thumbnails:
         running = self._running.get(key)
         if running is not None:
             return await asyncio.shield(running)
+        if len(self._running) >= MAX_WAITING:
+            raise Refusal(503, "too many thumbnails are being made; try again")
         loop = asyncio.get_running_loop()
         # The job gets a descriptor of its own: the caller closes ``fd`` as soon as it stops
         # waiting (a client that went away), while the job may still be reading.
@@ -172,6 +176,8 @@ class Thumbnails:
         try:
             return await asyncio.shield(running)
         except Refusal as refusal:
+            if refusal.status == 503:
+                raise
             self._refused[key] = refusal
             if len(self._refused) > REFUSALS_REMEMBERED:
                 self._refused.popitem(last=False)
@@ -181,7 +187,7 @@ class Thumbnails:
 
 
 def icon_response(status: int, reason: str) -> Response:
-    """The refusal as an icon an ``<img>`` can show; the reason in a header and the log."""
+    """The refusal as an icon an ``<img>`` can show; the reason in a header."""
     headers = Headers(
         [
             ("Content-Type", "image/svg+xml"),
@@ -189,6 +195,8 @@ def icon_response(status: int, reason: str) -> Response:
             ("X-Porch-Thumbnail", reason),
         ]
     )
+    if status == 503:
+        headers.add("Retry-After", "1")
     return Response(status, headers, ICON)
 
 
