@@ -113,12 +113,13 @@ class Folders:
 
     async def handle(self, request: Request) -> Response | None:
         """The response for a folder feature, or None when the request asks for none."""
+        if request.path.startswith("/-/"):
+            return None  # porch's own URLs (static assets, QR, health) are not folders
         if not self.wants(request):
             if (
                 self.config.readmes
                 and request.method in ("GET", "HEAD")
                 and request.path.endswith("/")
-                and not request.path.startswith("/-/")
             ):
                 await self.prepare_page(request)
             return None
