@@ -281,7 +281,7 @@ def add_folder_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-archive-size",
         metavar="SIZE",
         type=parse_size,
-        default=config.DEFAULT_MAX_ARCHIVE_BYTES,
+        default=config.DEFAULT_MAX_ARCHIVE_SIZE,
         help="413 for an archive whose files add up to more bytes than this (K, M, G, T)",
     )
     folders.add_argument(
@@ -318,7 +318,7 @@ def add_folder_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-readme-size",
         metavar="SIZE",
         type=parse_size,
-        default=config.DEFAULT_MAX_README_BYTES,
+        default=config.DEFAULT_MAX_README_SIZE,
         help="a larger README is not rendered under its listing",
     )
 
@@ -328,14 +328,14 @@ def folder_settings(args: argparse.Namespace) -> dict[str, object]:
     return {
         "archives": not args.no_archives,
         "max_archive_entries": args.max_archive_entries,
-        "max_archive_bytes": args.max_archive_size,
+        "max_archive_size": args.max_archive_size,
         "max_search_results": args.max_search_results,
         "search_seconds": args.search_seconds,
         "thumbnails": not args.no_thumbnails,
         "max_thumbnail_pixels": args.max_thumbnail_pixels,
         "thumbnail_workers": args.thumbnail_workers,
         "readmes": not args.no_readmes,
-        "max_readme_bytes": args.max_readme_size,
+        "max_readme_size": args.max_readme_size,
     }
 
 

@@ -202,7 +202,7 @@ def test_selection_post(client: Client) -> None:
     ],
 )
 def test_limits_at_n_and_n_plus_one(tree: Path, entries: int, size: int, status: int) -> None:
-    app = App(Config(root=tree, max_archive_entries=entries, max_archive_bytes=size))
+    app = App(Config(root=tree, max_archive_entries=entries, max_archive_size=size))
     response = Client(app).get("/sub/?zip")
     assert response.status == status
     if status == 413:

@@ -58,7 +58,7 @@ def readme_section(page: str) -> str:
 
 
 def test_hostile_readme_renders_inert(site: Path) -> None:
-    page = Client(App(Config(root=site, max_readme_bytes=1 << 20))).get("/", headers=HTML)
+    page = Client(App(Config(root=site, max_readme_size=1 << 20))).get("/", headers=HTML)
     assert page.status == 200
     section = readme_section(page.text)
     assert "<script" not in section
@@ -100,7 +100,7 @@ def test_text_and_json_listings_unchanged(site: Path) -> None:
 @pytest.mark.parametrize(("limit", "shown"), [(22, True), (21, False)])
 def test_size_limit_at_n_and_n_plus_one(site: Path, limit: int, shown: bool) -> None:
     (site / "docs" / "README").write_text("x" * 22)
-    page = Client(App(Config(root=site, max_readme_bytes=limit))).get("/docs/", headers=HTML).text
+    page = Client(App(Config(root=site, max_readme_size=limit))).get("/docs/", headers=HTML).text
     section = readme_section(page)
     assert ("x" * 22 in section) is shown
     assert ("too large" in section) is not shown

@@ -17,12 +17,12 @@ def test_defaults(tmp_path: Path) -> None:
     got = settings(tmp_path)
     assert (got.archives, got.thumbnails, got.readmes) == (True, True, True)
     assert got.max_archive_entries == config.DEFAULT_MAX_ARCHIVE_ENTRIES
-    assert got.max_archive_bytes == config.DEFAULT_MAX_ARCHIVE_BYTES
+    assert got.max_archive_size == config.DEFAULT_MAX_ARCHIVE_SIZE
     assert got.max_search_results == config.DEFAULT_MAX_SEARCH_RESULTS
     assert got.search_seconds == config.DEFAULT_SEARCH_SECONDS
     assert got.max_thumbnail_pixels == config.DEFAULT_MAX_THUMBNAIL_PIXELS
     assert got.thumbnail_workers == config.DEFAULT_THUMBNAIL_WORKERS
-    assert got.max_readme_bytes == config.DEFAULT_MAX_README_BYTES
+    assert got.max_readme_size == config.DEFAULT_MAX_README_SIZE
 
 
 def test_every_flag(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_every_flag(tmp_path: Path) -> None:
         "--max-readme-size=4K",
     )
     assert (got.archives, got.thumbnails, got.readmes) == (False, False, False)
-    assert (got.max_archive_entries, got.max_archive_bytes) == (7, 2 * 1024**3)
+    assert (got.max_archive_entries, got.max_archive_size) == (7, 2 * 1024**3)
     assert (got.max_search_results, got.search_seconds) == (9, 0.5)
     assert (got.max_thumbnail_pixels, got.thumbnail_workers) == (1000, 3)
-    assert got.max_readme_bytes == 4096
+    assert got.max_readme_size == 4096

@@ -86,7 +86,7 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class ArchiveLimits:
-    """What one archive may hold (``Config.max_archive_entries`` / ``max_archive_bytes``)."""
+    """What one archive may hold (``Config.max_archive_entries`` / ``max_archive_size``)."""
 
     entries: int
     bytes: int

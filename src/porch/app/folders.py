@@ -53,11 +53,11 @@ class Folders:
         self.executor = concurrent.futures.ThreadPoolExecutor(
             WORKERS, thread_name_prefix="porch-folders"
         )
-        self.limits = archives.ArchiveLimits(config.max_archive_entries, config.max_archive_bytes)
+        self.limits = archives.ArchiveLimits(config.max_archive_entries, config.max_archive_size)
         self.tree = search.TreeCache(self.root, hidden=config.hidden)
         self.search_limits = search.SearchLimits(config.max_search_results, config.search_seconds)
         self.checksums = Checksums()
-        self.readmes = Readmes(self.root, hidden=config.hidden, max_bytes=config.max_readme_bytes)
+        self.readmes = Readmes(self.root, hidden=config.hidden, max_bytes=config.max_readme_size)
         self._thumbnails: thumbs.Thumbnails | None = None
 
     @property

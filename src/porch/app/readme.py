@@ -12,7 +12,7 @@ origin only) stands behind it.
 
 Rendering takes about 5 ms per KiB of prose (more for tables); the result is cached by the
 file's identity (``st_dev``, ``st_ino``, ``st_size``, ``st_mtime_ns``), so a new version is rendered
-once and an old one is never shown. A README over ``Config.max_readme_bytes`` is not
+once and an old one is never shown. A README over ``Config.max_readme_size`` is not
 rendered (the page says so and links to it). Rendering runs in a worker thread before the
 listing is built (``porch.app.folders``): a 128 KiB README of table rows takes seconds.
 """
