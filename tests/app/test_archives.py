@@ -302,3 +302,32 @@ def test_zip_through_asgi_has_its_length(tree: Path) -> None:
     assert sent[0]["status"] == 200
     assert headers["content-length"] == str(len(body))
     assert "sub/deep/c.txt" in zip_of(body).namelist()
+
+
+@pytest.mark.parametrize("layout", ["zip", "tar"])
+@pytest.mark.parametrize("swap", ["directory-for-link-out", "file-for-fifo"])
+def test_member_swapped_after_planning_is_not_read(tmp_path: Path, layout: str, swap: str) -> None:
+    """Planned, then the tree changes under the download: the stream stops with an error
+    instead of reading outside ROOT or blocking on a FIFO."""
+    from porch.app.archives import tar_stream, zip_stream
+
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "x.txt").write_text("inside\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "x.txt").write_text("outside\n")
+    members = collect(
+        root, str(root), "/", "root", hidden=False, readable=lambda _: True,
+        limits=ArchiveLimits(100, 10**6),
+    )  # fmt: skip
+    _, make = (zip_stream if layout == "zip" else tar_stream)(root, members)
+    if swap == "directory-for-link-out":
+        (root / "sub" / "x.txt").unlink()
+        (root / "sub").rmdir()
+        (root / "sub").symlink_to(outside)
+    else:
+        (root / "sub" / "x.txt").unlink()
+        os.mkfifo(root / "sub" / "x.txt")
+    with pytest.raises(HTTPError):
+        b"".join(make())  # never returns the outside bytes: it raises first

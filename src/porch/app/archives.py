@@ -229,9 +229,19 @@ class _ConfinedZip(zipstream.ZipStream):  # type: ignore[misc]
         self._root = str(root)
 
     def _gen_file_entry(self, *, path: str | None = None, **kwargs: Any) -> Iterator[bytes]:
-        if path is not None and (os.path.realpath(path) != path or not contains(self._root, path)):
-            raise HTTPError(500, "an archive member moved out of the served directory")
+        if path is not None:
+            _check_member(self._root, path)
         yield from super()._gen_file_entry(path=path, **kwargs)
+
+
+def _check_member(root: str, path: str) -> None:
+    """Raise unless the planned real ``path`` is still inside ``root`` through no symlink,
+    and still a regular file or directory (a FIFO swapped in would block its reader)."""
+    if os.path.realpath(path) != path or not contains(root, path):
+        raise HTTPError(500, "an archive member moved out of the served directory")
+    mode = os.stat(path).st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise HTTPError(500, "an archive member is no longer a regular file")
 
 
 def zip_stream(root: Path, members: list[Member]) -> tuple[int, Callable[[], Iterator[bytes]]]:
@@ -291,8 +301,7 @@ def tar_stream(root: Path, members: list[Member]) -> tuple[int, Callable[[], Ite
 
 def _read_member(root: Path, member: Member) -> Iterator[bytes]:
     """The bytes of a planned member, exactly ``member.size`` of them (or an error)."""
-    if os.path.realpath(member.real) != member.real or not contains(str(root), member.real):
-        raise HTTPError(500, "an archive member moved out of the served directory")
+    _check_member(str(root), member.real)
     fd = os.open(member.real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | os.O_CLOEXEC)
     try:
         offset = 0
