@@ -189,3 +189,25 @@ def test_jobs_waiting_at_n_and_n_plus_one(
         return [answer.status for answer in answers]
 
     assert asyncio.run(both()) == statuses
+
+
+def test_cache_keeps_the_most_recently_used(
+    site: Path, state: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import porch.app.thumbs
+
+    monkeypatch.setattr(porch.app.thumbs, "MAX_CACHED", 3)
+    monkeypatch.setattr(porch.app.thumbs, "PRUNE_EVERY", 1)
+    client = client_for(site, state)
+    cache = state / "thumbs"
+    assert client.get("/wide.jpg?thumb").status == 200
+    first = next(cache.glob("*.webp"))
+    os.utime(first, (time.time() - 100, time.time() - 100))
+    for name in ("alpha.png", "anim.gif"):
+        assert client.get(f"/{name}?thumb").status == 200
+    assert len(list(cache.glob("*.webp"))) == 3
+    assert client.get("/wide.jpg?thumb").status == 200  # a hit: its file is recent again
+    assert client.get("/photo.webp?thumb").status == 200  # a fourth: pruned to 2 (9/10 of 3)
+    remaining = list(cache.glob("*.webp"))
+    assert len(remaining) == 2
+    assert first in remaining  # the least recently used went, not the oldest written

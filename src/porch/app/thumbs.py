@@ -11,7 +11,8 @@ without a second table). Then:
   (an internal cache may use the inode; the tag is only ever compared with itself).
 * **Cache.** Thumbnails are files in the state directory's ``thumbs`` subdirectory (outside
   ROOT, shared by workers, kept across restarts), written to a temporary name and renamed,
-  so a reader never sees half a file.
+  so a reader never sees half a file; at most ``MAX_CACHED`` of them, the least recently
+  used removed first.
 * **Work.** Decoding runs in a pool of ``Config.thumbnail_workers`` threads, never on the
   event loop; concurrent requests for one picture share one job.
 * **Refusals.** Not one of the four types by extension: 415. More pixels than
@@ -25,11 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import hashlib
 import io
 import os
 import struct
 import tempfile
+import threading
 import warnings
 from collections import OrderedDict
 from pathlib import Path
@@ -46,6 +49,11 @@ FORMAT_VERSION: Final = 1
 EXTENSIONS: Final = frozenset({"jpg", "jpeg", "png", "gif", "webp"})
 PILLOW_FORMATS: Final = frozenset({"JPEG", "PNG", "GIF", "WEBP", "MPO"})
 REFUSALS_REMEMBERED: Final = 4096
+MAX_CACHED: Final = 20_000
+"""Thumbnail files kept in the cache (about 10-30 KiB each); past it the least recently used
+go (``Thumbnails.prune``)."""
+PRUNE_EVERY: Final = 200
+"""New thumbnails written between two checks of the cache's size."""
 MAX_WAITING: Final = 64
 """Thumbnail jobs queued or running at once; past this a request gets 503 (an icon)."""
 
@@ -120,6 +128,8 @@ class Thumbnails:
         )
         self._running: dict[str, asyncio.Future[bytes]] = {}
         self._refused: OrderedDict[str, Refusal] = OrderedDict()
+        self._lock = threading.Lock()
+        self._written = 0
 
     @staticmethod
     def key(info: os.stat_result) -> str:
@@ -143,9 +153,13 @@ class Thumbnails:
         path = self._path(key)
         if path is not None:
             try:
-                return path.read_bytes()
+                data = path.read_bytes()
             except FileNotFoundError:
                 pass
+            else:
+                with contextlib.suppress(OSError):
+                    os.utime(path)  # recently used: pruned last
+                return data
         data = make_thumbnail(fd, self.max_pixels)
         if path is not None:
             handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".thumb-")
@@ -155,7 +169,31 @@ class Thumbnails:
                 os.replace(temporary, path)
             except OSError:
                 os.unlink(temporary)  # a full disk costs the cache, not the answer
+            with self._lock:
+                self._written += 1
+                due = self._written % PRUNE_EVERY == 0
+            if due:
+                self.prune()
         return data
+
+    def prune(self) -> None:
+        """Keep at most ``MAX_CACHED`` thumbnails: remove the least recently used (oldest
+        mtime; a cache hit touches its file) down to nine tenths of it. Other workers may
+        prune at the same time; a file already gone is fine."""
+        if self.directory is None:
+            return
+        files: list[tuple[int, str]] = []
+        with os.scandir(self.directory) as iterator:
+            for item in iterator:
+                if item.name.endswith(".webp"):
+                    with contextlib.suppress(OSError):
+                        files.append((item.stat().st_mtime_ns, item.path))
+        if len(files) <= MAX_CACHED:
+            return
+        files.sort()
+        for _, path in files[: len(files) - MAX_CACHED * 9 // 10]:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
     async def thumbnail(self, fd: int, info: os.stat_result) -> bytes:
         """The WebP bytes for the open picture; raises ``Refusal``."""
