@@ -26,7 +26,7 @@ from porch.app.checksums import Checksums, checksum_response, requested_algorith
 from porch.app.files import open_regular
 from porch.app.listing import FolderPage, choose_format
 from porch.app.paths import resolve
-from porch.app.readme import Readmes
+from porch.app.readme import Readme, Readmes
 from porch.app.state import StateDir, default_state_dir
 from porch.config import Config
 from porch.http import HTTPError, Request, Response
@@ -89,8 +89,12 @@ class Folders:
         except HTTPError:
             return  # the listing answers the bad ?format itself
         config = self.config
-        loop = asyncio.get_running_loop()
-        readme = await loop.run_in_executor(self.executor, self.readmes.find, request.path)
+        found = self.readmes.lookup(request.path)  # cheap; the rendering is not
+        if found is None or isinstance(found, Readme):
+            readme = found
+        else:
+            loop = asyncio.get_running_loop()
+            readme = await loop.run_in_executor(self.executor, self.readmes.rendered, *found)
         page = FolderPage(config.archives, config.thumbnails)
         if readme is not None:
             page = FolderPage(

@@ -10,11 +10,13 @@ and no ``data:`` at all); a refused link stays as its text. The other two are sh
 preformatted text. Everything is escaped by the renderer; the page's CSP (script from porch's
 origin only) stands behind it.
 
-Rendering takes about 5 ms per KiB of prose (more for tables); the result is cached by the
-file's identity (``st_dev``, ``st_ino``, ``st_size``, ``st_mtime_ns``), so a new version is rendered
-once and an old one is never shown. A README over ``Config.max_readme_size`` is not
-rendered (the page says so and links to it). Rendering runs in a worker thread before the
-listing is built (``porch.app.folders``): a 128 KiB README of table rows takes seconds.
+Rendering takes about 5 ms per KiB of prose and far more for tables (a 128 KiB README of table
+rows takes seconds), so it runs in a worker thread before the listing is built
+(``porch.app.folders``), and only for a README not seen before: the result is cached by the
+file's identity (``st_dev``, ``st_ino``, ``st_size``, ``st_mtime_ns``), so a new version is
+rendered once and an old one is never shown. Finding it (``Readmes.lookup``) is cheap enough
+for the event loop. A README over ``Config.max_readme_size`` is not rendered (the page says so
+and links to it).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from __future__ import annotations
 import html
 import os
 import re
+import stat
+import threading
 import urllib.parse
 from collections import OrderedDict
 from pathlib import Path
@@ -30,10 +34,12 @@ from typing import Final
 from markdown_it import MarkdownIt
 
 from porch.app.files import open_regular
-from porch.app.paths import resolve
+from porch.app.paths import confine, resolve
 from porch.http import HTTPError
 
 NAMES: Final = ("README.md", "README", "README.txt")
+Key = tuple[int, int, int, int]
+"""A README version: (st_dev, st_ino, st_size, st_mtime_ns)."""
 CACHE_ENTRIES: Final = 256
 _SAFE_SCHEMES: Final = frozenset({"http", "https", "mailto"})
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
@@ -85,34 +91,56 @@ class Readmes:
         self.root = root
         self.hidden = hidden
         self.max_bytes = max_bytes
-        self._cache: OrderedDict[tuple[int, int, int, int], Readme] = OrderedDict()
+        self._cache: OrderedDict[Key, Readme] = OrderedDict()
+        self._lock = threading.Lock()
 
     def find(self, url_dir: str) -> Readme | None:
-        """The README of the directory at the decoded URL path ``url_dir`` (ending in ``/``)."""
+        """The README of the directory at the decoded URL path ``url_dir``, rendered here
+        (a test and tool helper; the app uses ``lookup`` and renders off the loop)."""
+        found = self.lookup(url_dir)
+        if found is None or isinstance(found, Readme):
+            return found
+        return self.rendered(*found)
+
+    def lookup(self, url_dir: str) -> Readme | tuple[str, Key, bytes] | None:
+        """The README of the directory at the decoded URL path ``url_dir`` when it is cached
+        (or too large: nothing to render); ``(name, key, text bytes)`` to pass to ``rendered``
+        when it must be rendered; None when there is none. Cheap enough for the event loop:
+        one ``resolve`` of the directory, an ``lstat`` per candidate name, and for a README
+        not seen before one read of at most ``max_bytes``.
+        """
+        try:
+            directory = str(resolve(self.root, url_dir, hidden=self.hidden))
+        except HTTPError:
+            return None
         for name in NAMES:
+            joined = os.path.join(directory, name)
             try:
-                real = resolve(self.root, url_dir + name, hidden=self.hidden)
-                fd, info = open_regular(str(real))
+                if stat.S_ISLNK(os.lstat(joined).st_mode):
+                    joined = str(confine(self.root, joined, hidden=self.hidden))
+                fd, info = open_regular(joined)
             except (HTTPError, OSError):
                 continue
             try:
-                return self._rendered(name, fd, info)
+                key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+                cached = self._cache.get(key)
+                if cached is not None and cached.name == name:
+                    self._cache.move_to_end(key)
+                    return cached
+                if info.st_size > self.max_bytes:
+                    return self._remember(key, Readme(name, "", too_large=True))
+                return name, key, os.pread(fd, self.max_bytes + 1, 0)[: self.max_bytes]
             finally:
                 os.close(fd)
         return None
 
-    def _rendered(self, name: str, fd: int, info: os.stat_result) -> Readme:
-        key = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
-        found = self._cache.get(key)
-        if found is not None and found.name == name:
-            self._cache.move_to_end(key)
-            return found
-        if info.st_size > self.max_bytes:
-            readme = Readme(name, "", too_large=True)
-        else:
-            data = os.pread(fd, self.max_bytes + 1, 0)[: self.max_bytes]
-            readme = Readme(name, render(name, data.decode("utf-8", errors="replace")))
-        self._cache[key] = readme
-        if len(self._cache) > CACHE_ENTRIES:
-            self._cache.popitem(last=False)
+    def rendered(self, name: str, key: Key, data: bytes) -> Readme:
+        """Render a README ``lookup`` read (slow for big ones: a worker thread's job)."""
+        return self._remember(key, Readme(name, render(name, data.decode("utf-8", "replace"))))
+
+    def _remember(self, key: Key, readme: Readme) -> Readme:
+        with self._lock:
+            self._cache[key] = readme
+            if len(self._cache) > CACHE_ENTRIES:
+                self._cache.popitem(last=False)
         return readme
