@@ -38,6 +38,8 @@ def build_tree(root: Path) -> None:
     (root / "greet.html").write_text("shadowed by the template\n")
     (root / "inside-link").symlink_to("a.txt")
     (root / "dir-link").symlink_to("sub")
+    (root / "cycle").mkdir()
+    (root / "cycle" / "loop").symlink_to("..")  # back up to ROOT: a cycle
     (root / "hidden-link").symlink_to(".secret")
     outside = root.parent / f"{root.name}-outside"
     outside.mkdir()
@@ -100,8 +102,10 @@ def test_zip_holds_exactly_what_a_client_could_fetch(client: Client, tree: Path)
         assert zip_of(response.body).read("root/" + name) == data
     assert zip_of(response.body).read("root/sub/b.bin") == (tree / "sub" / "b.bin").read_bytes()
     assert "root/empty/" in names
-    # A link to a directory inside ROOT is not followed (no cycles); its target is archived.
-    assert not any(n.startswith("root/dir-link") for n in names)
+    # A link to a directory inside ROOT is followed, under the link's name, as its URL reads;
+    # a link back up the tree is not (it would never end).
+    assert zip_of(response.body).read("root/dir-link/deep/c.txt") == b"gamma\n"
+    assert not any("/loop" in n for n in names)
 
 
 def test_zip_names_are_flagged_utf8_and_keep_mtimes(client: Client, tree: Path) -> None:

@@ -51,11 +51,13 @@ def lines(client: Client, target: str) -> list[str]:
 
 
 def test_substring_is_case_insensitive_and_visibility_matches_listings(tree: Path) -> None:
+    (tree / "photos" / "2024" / "up").symlink_to("../..")  # a cycle: not followed
     found = lines(Client(App(Config(root=tree))), "/?q=BEACH")
     assert found == [
-        "/beach-dirlink/",  # the link is listed (it resolves inside), but not descended into
+        "/beach-dirlink/",  # a link to a folder inside ROOT: listed and searched
         "/beach-link.txt",
         "/beach.html",  # a template, under its URL
+        "/beach-dirlink/2024/Beach.JPG",
         "/docs/<script>beach.txt",
         "/docs/beach-report.txt",
         "/photos/2024/Beach.JPG",
@@ -65,9 +67,15 @@ def test_substring_is_case_insensitive_and_visibility_matches_listings(tree: Pat
 def test_glob_matches_whole_names(tree: Path) -> None:
     client = Client(App(Config(root=tree)))
     # A folder's own names come before those of its subfolders.
-    assert lines(client, "/?q=*.jpg") == ["/photos/sunset.jpg", "/photos/2024/Beach.JPG"]
-    assert lines(client, "/?q=sun*") == ["/photos/sunset.jpg"]
-    assert lines(client, "/?q=s?nset.[jp]pg") == ["/photos/sunset.jpg"]
+    assert lines(client, "/photos/?q=*.jpg") == ["/photos/sunset.jpg", "/photos/2024/Beach.JPG"]
+    assert lines(client, "/?q=*.jpg") == [
+        "/beach-dirlink/sunset.jpg",
+        "/beach-dirlink/2024/Beach.JPG",
+        "/photos/sunset.jpg",
+        "/photos/2024/Beach.JPG",
+    ]
+    assert lines(client, "/photos/?q=sun*") == ["/photos/sunset.jpg"]
+    assert lines(client, "/photos/?q=s?nset.[jp]pg") == ["/photos/sunset.jpg"]
     assert lines(client, "/photos/?q=2024") == ["/photos/2024/"]
 
 
@@ -98,12 +106,12 @@ def test_json_and_html(tree: Path) -> None:
     assert "2 found" in page.text
 
 
-@pytest.mark.parametrize(("limit", "cut"), [(6, False), (5, True)])
+@pytest.mark.parametrize(("limit", "cut"), [(7, False), (6, True)])
 def test_result_limit_at_n_and_n_plus_one(tree: Path, limit: int, cut: bool) -> None:
     client = Client(App(Config(root=tree, max_search_results=limit)))
     found = lines(client, "/?q=beach")
     results = [line for line in found if line.startswith("/")]
-    assert len(results) == min(limit, 6)
+    assert len(results) == min(limit, 7)
     assert (found[-1] == f"search stopped after {limit} results: more names may match") is cut
     data = client.get("/?q=beach", headers=JSON).json()
     assert isinstance(data, dict)

@@ -7,10 +7,11 @@ Theory of operation. An archive is planned before its first byte and streamed af
    ``porch.app.paths.listable`` (hidden names, names no URL can carry, symlinks out of ROOT
    through ``confine``), every member's URL path passes the client's grants, template
    sources (``NAME.j2``) and the plain files they shadow are left out, and so is anything
-   neither a regular file nor a directory. Symlinks to directories are not followed (a
-   cycle would never end; the link's target is archived where it lives). Members are sorted,
-   so the same tree gives the same bytes. The entry and byte limits are checked as it goes:
-   413 with the reason, before anything is sent.
+   neither a regular file nor a directory. A symlink to a directory inside ROOT is followed
+   (its files are readable under the link's URL), unless it leads back to a directory above
+   it: that cycle would never end. Members are sorted, so the same tree gives the same bytes.
+   The entry and byte limits are checked as it goes: 413 with the reason, before anything
+   is sent (they also bound links that repeat a tree many times over).
 2. Zip members are stored, not compressed, so the archive's length is exact before the first
    byte (zipstream-ng computes it: ``len(ZipStream)``; docs/folders.md says why that library).
    Tar is laid out by hand around ``tarfile``'s own header encoder (512-byte blocks), so its
@@ -152,9 +153,12 @@ def collect(
                 raise HTTPError(400, "a selected entry must be a name in this folder")
             chosen.add(names[0])
     # Depth first, in sorted order: (real directory, URL path, archive name), all with "/".
-    stack = [(directory, url_dir, top + "/", chosen)]
+    # Each folder to visit carries the real paths of the folders above it, so a symlink back
+    # to one of them (a cycle) is seen and not followed.
+    Visit = tuple[str, str, str, set[str] | None, frozenset[str]]
+    stack: list[Visit] = [(directory, url_dir, top + "/", chosen, frozenset([directory]))]
     while stack:
-        real_dir, url_here, arc_here, only = stack.pop()
+        real_dir, url_here, arc_here, only, above = stack.pop()
         try:
             with os.scandir(real_dir) as iterator:
                 items = sorted(iterator, key=lambda item: item.name)
@@ -166,7 +170,7 @@ def collect(
             missing = only.difference(names) | (only & skipped)
             if missing:
                 raise HTTPError(404, "a selected entry is not in this folder")
-        below: list[tuple[str, str, str, set[str] | None]] = []
+        below: list[Visit] = []
         for item in items:
             name = item.name
             if (only is not None and name not in only) or name in skipped:
@@ -189,11 +193,11 @@ def collect(
                 else item.path
             )
             if stat.S_ISDIR(entry_info.st_mode):
-                if link:
-                    continue  # module docstring: links to directories are not followed
+                if real in above:
+                    continue  # a link back up the tree: module docstring
                 tally.add(0)
                 members.append(Member(arc_here + name + "/", real, 0, entry_info.st_mtime_ns))
-                below.append((real, url + "/", arc_here + name + "/", None))
+                below.append((real, url + "/", arc_here + name + "/", None, above | {real}))
             elif stat.S_ISREG(entry_info.st_mode):
                 tally.add(entry_info.st_size)
                 members.append(

@@ -7,7 +7,8 @@ What it may show is what a listing shows: every name passes the same checks as
 ``porch.app.paths.listable`` (hidden names, names no URL can carry, symlinks out of ROOT
 through ``confine``, checked at query time since a link's target can change without its
 directory changing), every result's URL path passes the client's grants, a template
-``NAME.j2`` is found as ``NAME`` (its URL) and links to directories are not descended into.
+``NAME.j2`` is found as ``NAME`` (its URL), and a link to a directory inside ROOT is searched
+under the link's URL unless it leads back to a directory above it (a cycle).
 
 Speed: ``TreeCache`` keeps each directory's names (already folded for matching) under the
 directory's identity and mtime (``st_dev``, ``st_ino``, ``st_mtime_ns``). A search stats every
@@ -189,9 +190,10 @@ def walk(
     ``/``) that matches ``query``, depth first in sorted order (module docstring)."""
     matches, literal = matcher(query)
     root = cache.root
-    stack = [(directory, url_dir)]
+    # Each folder carries the real paths above it: a link back up (a cycle) is not followed.
+    stack = [(directory, url_dir, frozenset([directory]))]
     while stack:
-        real_dir, url_here = stack.pop()
+        real_dir, url_here, above = stack.pop()
         folder = cache.folder(real_dir)
         if literal in folder.blob:
             for name, folded in zip(folder.names, folder.folded, strict=True):
@@ -209,9 +211,16 @@ def walk(
                 url = url_here + name
                 if readable(url):
                     yield Found(url + "/" if is_dir else url, is_dir, joined)
-        below = [name for name in folder.dirs if name not in folder.links]
-        below.sort(reverse=True)
-        stack.extend((os.path.join(real_dir, name), url_here + name + "/") for name in below)
+        for name in sorted(folder.dirs, reverse=True):
+            joined = os.path.join(real_dir, name)
+            if name in folder.links:
+                try:
+                    joined = str(confine(root, joined, hidden=cache.hidden))
+                except HTTPError:
+                    continue
+                if joined in above:
+                    continue
+            stack.append((joined, url_here + name + "/", above | {joined}))
 
 
 @dataclass(frozen=True, slots=True)
