@@ -14,7 +14,8 @@ fi
 # Debian's Chromium drives the browser tests (never a downloaded browser build); curl is used
 # by the end-to-end tests as a real client; wrk by the benchmark harness's smoke test and the
 # fleet's rolling restart; the WebDAV clients by the WebDAV end-to-end tests; HAProxy, Varnish
-# and rsync by the fleet tests (tests/e2e/test_fleet_*).
+# and rsync by the fleet tests (tests/e2e/test_fleet_*);
+# unzip, bsdtar and 7z read porch's archives.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
@@ -27,6 +28,10 @@ command -v cadaver >/dev/null 2>&1 || missing+=(cadaver)
 command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 command -v varnishd >/dev/null 2>&1 || [ -x /usr/sbin/varnishd ] || missing+=(varnish)
 command -v rsync >/dev/null 2>&1 || missing+=(rsync)
+# Archives (docs/folders.md) are checked with the tools people open them with.
+command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+command -v bsdtar >/dev/null 2>&1 || missing+=(libarchive-tools)
+command -v 7z >/dev/null 2>&1 || missing+=(p7zip-full)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq

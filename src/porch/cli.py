@@ -188,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_security_arguments(parser, positive_int)
     add_dav_arguments(parser, positive_int)
     add_fleet_arguments(parser)
+    add_folder_arguments(parser)
 
     limits = parser.add_argument_group("limits and timeouts (docs/limits.md)")
     number, seconds = "N", "SECONDS"
@@ -364,6 +365,81 @@ def with_dav(settings: Config, args: argparse.Namespace) -> Config:
     )
 
 
+def add_folder_arguments(parser: argparse.ArgumentParser) -> None:
+    """Archives, search, thumbnails, READMEs, checksums (issue 15, docs/folders.md)."""
+    folders = parser.add_argument_group("folders: archives, search, thumbnails (docs/folders.md)")
+    positive_int, positive_float = _positive(int), _positive(float)
+    folders.add_argument(
+        "--no-archives", action="store_true", help="turn off ?zip, ?tar and ?tgz of folders"
+    )
+    folders.add_argument(
+        "--max-archive-entries",
+        type=positive_int,
+        default=config.DEFAULT_MAX_ARCHIVE_ENTRIES,
+        help="413 for an archive of more files and folders than this",
+    )
+    folders.add_argument(
+        "--max-archive-size",
+        metavar="SIZE",
+        type=parse_size,
+        default=config.DEFAULT_MAX_ARCHIVE_SIZE,
+        help="413 for an archive whose files add up to more bytes than this (K, M, G, T)",
+    )
+    folders.add_argument(
+        "--max-search-results",
+        type=positive_int,
+        default=config.DEFAULT_MAX_SEARCH_RESULTS,
+        help="a ?q= search stops after this many names (and says so)",
+    )
+    folders.add_argument(
+        "--search-seconds",
+        type=positive_float,
+        default=config.DEFAULT_SEARCH_SECONDS,
+        help="a ?q= search stops after this many seconds (and says so)",
+    )
+    folders.add_argument(
+        "--no-thumbnails", action="store_true", help="turn off ?thumb and the gallery's images"
+    )
+    folders.add_argument(
+        "--max-thumbnail-pixels",
+        type=positive_int,
+        default=config.DEFAULT_MAX_THUMBNAIL_PIXELS,
+        help="no thumbnail for images with more pixels than this (413)",
+    )
+    folders.add_argument(
+        "--thumbnail-workers",
+        type=positive_int,
+        default=config.DEFAULT_THUMBNAIL_WORKERS,
+        help="thumbnails made at once",
+    )
+    folders.add_argument(
+        "--no-readmes", action="store_true", help="do not render README files under listings"
+    )
+    folders.add_argument(
+        "--max-readme-size",
+        metavar="SIZE",
+        type=parse_size,
+        default=config.DEFAULT_MAX_README_SIZE,
+        help="a larger README is not rendered under its listing",
+    )
+
+
+def folder_settings(args: argparse.Namespace) -> dict[str, object]:
+    """The ``Config`` fields of ``add_folder_arguments``."""
+    return {
+        "archives": not args.no_archives,
+        "max_archive_entries": args.max_archive_entries,
+        "max_archive_size": args.max_archive_size,
+        "max_search_results": args.max_search_results,
+        "search_seconds": args.search_seconds,
+        "thumbnails": not args.no_thumbnails,
+        "max_thumbnail_pixels": args.max_thumbnail_pixels,
+        "thumbnail_workers": args.thumbnail_workers,
+        "readmes": not args.no_readmes,
+        "max_readme_size": args.max_readme_size,
+    }
+
+
 def with_security(
     settings: Config, args: argparse.Namespace, parser: argparse.ArgumentParser
 ) -> Config:
@@ -502,6 +578,7 @@ def runtime_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
         state_dir=Path(args.state_dir) if args.state_dir else None,
         config_file=Path(args.config) if args.config else None,
     )
+    settings = dataclasses.replace(settings, **folder_settings(args))  # type: ignore[arg-type]
     settings = with_fleet(with_dav(with_security(settings, args, parser), args), args)
     try:
         return settings.validate()

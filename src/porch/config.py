@@ -58,6 +58,22 @@ ACCESS_LOG_FORMATS = ("clf", "json")
 # Issue 19: name conflicts on upload (refuse | rename | replace).
 DEFAULT_ON_CONFLICT = "refuse"
 
+# Folders (issue 15, docs/folders.md): archives, search, thumbnails, READMEs, checksums.
+DEFAULT_MAX_ARCHIVE_ENTRIES = 100_000
+"""An archive of more files and folders than this is refused (413) before its first byte."""
+DEFAULT_MAX_ARCHIVE_SIZE = 256 * 1024**3
+"""An archive whose members add up to more bytes than this is refused (413)."""
+DEFAULT_MAX_SEARCH_RESULTS = 1000
+"""A search stops after this many names, with a note that it was cut."""
+DEFAULT_SEARCH_SECONDS = 3.0
+"""A search stops after this many seconds, with a note that it was cut."""
+DEFAULT_MAX_THUMBNAIL_PIXELS = 50_000_000
+"""Images with more pixels than this get no thumbnail (decompression bombs): 413."""
+DEFAULT_THUMBNAIL_WORKERS = 2
+"""Thumbnails being made at once (each decodes a whole image in memory)."""
+DEFAULT_MAX_README_SIZE = 128 * 1024
+"""A README larger than this is linked, not rendered under the listing."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
@@ -149,3 +165,16 @@ class Config:
         from porch.runtime import validate
 
         return validate(self)
+
+    # Folders (issue 15, docs/folders.md): ?zip/?tar/?tgz archives, ?q= search, ?thumb
+    # thumbnails, READMEs under listings, ?hash= checksums.
+    archives: bool = True
+    max_archive_entries: int = DEFAULT_MAX_ARCHIVE_ENTRIES
+    max_archive_size: int = DEFAULT_MAX_ARCHIVE_SIZE
+    max_search_results: int = DEFAULT_MAX_SEARCH_RESULTS
+    search_seconds: float = DEFAULT_SEARCH_SECONDS
+    thumbnails: bool = True
+    max_thumbnail_pixels: int = DEFAULT_MAX_THUMBNAIL_PIXELS
+    thumbnail_workers: int = DEFAULT_THUMBNAIL_WORKERS
+    readmes: bool = True
+    max_readme_size: int = DEFAULT_MAX_README_SIZE

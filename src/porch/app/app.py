@@ -28,6 +28,7 @@ from porch.app.files import (
     file_response,
     open_regular,
 )
+from porch.app.folders import Folders
 from porch.app.listing import READ_ONLY, STATIC_PREFIX, FileRights, UploadForm, listing_response
 from porch.app.listingcache import LISTINGS
 from porch.app.operations import METRICS_PATH, cache_control, metrics_response
@@ -137,6 +138,7 @@ class App:
             self.reserved.add(LOGIN_PATH, login_redirect, methods=("GET",), public=True)
         if config.builtin_routes:
             self.routes.add(TIME_PATH, time_page, builtin=True)
+        self.folders = Folders(config, self.guard)  # archives, search, thumbnails (issue 15)
         install_routes(self, config.routes)  # RouteLoadError: porch.cli reports it, exits 2
 
     def route(
@@ -192,7 +194,9 @@ class App:
             return cors_preflight()
         if is_sign_in(request, self.guard):
             return await sign_in(request, self.guard)
-        who = self.guard.nobody if self.guard.open else await self.guard.check(request)
+        # An archive of a posted selection only reads (porch.app.folders).
+        needed = Access.READ if self.folders.is_selection(request) else None
+        who = self.guard.nobody if self.guard.open else await self.guard.check(request, needed)
         request.user = who.name
         if entry is not None:
             return await entry.answer(request)
@@ -231,6 +235,8 @@ class App:
         response = await self.routes.dispatch(request)
         if response is None:
             response = self.templates.dispatch(request)
+        if response is None:
+            response = await self.folders.handle(request)
         if response is not None:
             return response
         method = request.method
@@ -331,6 +337,7 @@ class App:
             bind_host=self.config.host,
             rights=self.file_rights(request, who),
             visitor=visitor_of(request, self.guard),
+            folder=self.folders.page(request),
         )
         response.headers.set("Cache-Control", cache_control(request, self.config.max_age))
         return compress_response(request, response, self.reading)

@@ -160,13 +160,15 @@ class Guard:
             raise unauthorized("wrong user name or password")
         return Principal(account.name, account.grants, can_log_in=True)
 
-    async def check(self, request: Request) -> Principal:
+    async def check(self, request: Request, needed: Access | None = None) -> Principal:
         """Let ``request`` through (returns who sent it) or raise ``HTTPError`` 401/403.
 
-        Judged on the least the method could need on its URL (``method_access``); the
-        operation checks the rest through ``Principal.require``.
+        Judged on the least the method could need on its URL (``method_access``), or on
+        ``needed`` when given (a POST that only reads, like an archive of a selection, needs
+        READ); the operation checks the rest through ``Principal.require``.
         """
-        needed = method_access(request.method)
+        if needed is None:
+            needed = method_access(request.method)
         who = await self.principal(request)
         if who.level(request.path) >= needed:
             return who
@@ -176,6 +178,22 @@ class Guard:
             verb = "see" if needed == Access.READ else "change"
             raise unauthorized(f"log in to {verb} this")
         raise HTTPError(403, f"{who.name} may not {needed.name.lower()} here")
+
+    async def grants_for(self, request: Request) -> tuple[Grant, ...]:
+        """The grants of whoever sent ``request``: the account's when its credentials are
+        right, else anonymous's. For checks on paths other than the request's own (the
+        members of an archive, search results), after ``check`` let the request through; a
+        successful check is remembered, so this costs no second Argon2 verification."""
+        if self.open:
+            return (Grant(Access.WRITE),)
+        try:
+            credentials = parse_basic(request.headers.get("authorization"))
+        except ValueError:
+            return self.anonymous
+        if credentials is None or not self.accounts:
+            return self.anonymous
+        account = await self.authenticate(*credentials)
+        return account.grants if account is not None else self.anonymous
 
     async def authenticate(self, user: str, password: str) -> Account | None:
         """The account whose name and password match, or None (in about the same time)."""

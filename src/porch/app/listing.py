@@ -88,6 +88,19 @@ READ_ONLY = FileRights()
 
 
 @dataclass(frozen=True, slots=True)
+class FolderPage:
+    """What the folder features add to a listing page (issue 15, docs/folders.md): a
+    ``readme`` (name, safe HTML, or ``readme_too_large``), and whether the page offers
+    archives and thumbnails (its search box, zip link and gallery)."""
+
+    archives: bool = True
+    thumbnails: bool = True
+    readme_name: str = ""
+    readme_html: str = ""
+    readme_too_large: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One listed name: directory or regular file, its size in bytes (0 for a directory) and
     modification time (POSIX seconds)."""
@@ -322,6 +335,7 @@ def render_html(
     rights: FileRights = READ_ONLY,
     visitor: Visitor | None = None,
     root_name: str = "",
+    folder: FolderPage | None = None,
 ) -> str:
     """The browser page: breadcrumbs, parent link, a table sortable by query links, the
     upload form per ``upload``, and ``share``, the URL its QR code encodes. The script
@@ -377,6 +391,8 @@ def render_html(
         rights=rights,
         visitor=visitor or Visitor(),
         qr=prefix + QR_PATH + "?path=" + urllib.parse.quote(href, safe="/"),
+        folder=folder,
+        readme=markupsafe.Markup(folder.readme_html) if folder else "",  # noqa: S704 (porch.app.readme)
     )
 
 
@@ -390,6 +406,7 @@ def listing_response(
     bind_host: str = "127.0.0.1",
     rights: FileRights = READ_ONLY,
     visitor: Visitor | None = None,
+    folder: FolderPage | None = None,
 ) -> Response:
     """The listing of ``directory`` (real, under ``root``) for ``request`` in its format;
     the HTML page offers uploads per ``upload``, file operations per ``rights`` and a QR code
@@ -428,6 +445,7 @@ def listing_response(
         upload,
         rights if media == "text/html" else None,
         visitor,
+        folder if media == "text/html" else None,
     )
     body = LISTINGS.get(directory, variant)
     if body is None:
@@ -446,6 +464,7 @@ def listing_response(
                 rights=rights,
                 visitor=visitor,
                 root_name=root.name,
+                folder=folder,
             )
         elif media == "application/json":
             text = render_json(entries)

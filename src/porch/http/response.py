@@ -43,6 +43,24 @@ class SizedStream:
         raise StopAsyncIteration
 
 
+class SizedChunks(SizedStream):
+    """A ``SizedStream`` made of another async iterator of chunks and the ``length`` it will
+    produce (issue 15: an archive with Content-Length, so it can be resumed with Range);
+    ``aclose`` is passed on."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], length: int) -> None:
+        self.chunks = chunks
+        self.length = length
+
+    async def __anext__(self) -> bytes:
+        return await self.chunks.__anext__()
+
+    async def aclose(self) -> None:
+        closer = getattr(self.chunks, "aclose", None)
+        if closer is not None:
+            await closer()
+
+
 Body = bytes | FileBody | AsyncIterator[bytes]
 
 

@@ -8,6 +8,7 @@
 
 import { doc } from "./dom.js";
 import { wireFileManager } from "./fileman.js";
+import { wireFolders } from "./folders.js";
 import { wireKeys } from "./keys.js";
 import { wirePreview } from "./preview.js";
 import { wireRows } from "./rows.js";
@@ -26,5 +27,6 @@ wireSelection(); // before wireRows: it decorates the first rows
 wireFileManager(); // before wireUploads: it may take drops
 wireUploads();
 wireRows();
+wireFolders();
 performance.mark("porch-ready"); // the page responds from here (tests/browser/test_newuser.py)
 loadMoreRows();
