@@ -37,6 +37,11 @@ DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256
 # Performance (issue 6): a client that stops reading a response is cut off.
 DEFAULT_SEND_TIMEOUT = 60.0
 """Seconds a response may wait for the client to read any of it (nginx ``send_timeout``)."""
+# Resumable uploads (issue 14, docs/uploads.md): tus 1.0 and the IETF draft.
+DEFAULT_RESUMABLE_EXPIRY = 24 * 3600.0
+"""Seconds an unfinished resumable upload is kept after its last byte arrived."""
+DEFAULT_MAX_PARTIAL_UPLOADS = 1000
+"""Unfinished resumable uploads kept at once; more are refused with 503 until some finish."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,3 +101,8 @@ class Config:
     # and properties, resumable-upload partials, thumbnail and checksum caches. None: the
     # default for this root (porch.app.state.default_state_dir).
     state_dir: Path | None = None
+    # Resumable uploads (issue 14, docs/uploads.md): on whenever uploads are; partials live in
+    # the state directory's "uploads" subdirectory.
+    resumable: bool = True
+    resumable_expiry: float = DEFAULT_RESUMABLE_EXPIRY
+    max_partial_uploads: int = DEFAULT_MAX_PARTIAL_UPLOADS

@@ -29,6 +29,7 @@ from porch.app.listing import STATIC_PREFIX, UploadForm, listing_response
 from porch.app.pages import error_response
 from porch.app.paths import OpenCache, resolve, url_segments
 from porch.app.qr import QR_PATH, qr_response
+from porch.app.resumable import Resumable
 from porch.app.routes import HandlerT, Routes, install_routes
 from porch.app.security import HEALTH_PATH, finish, health_response, is_preflight
 from porch.app.security import preflight_response as cors_preflight
@@ -59,6 +60,10 @@ class App:
         self.routes = Routes()
         self.templates = UserTemplates(self.root, hidden=config.hidden)
         self.uploads = Uploads(config) if config.upload_dir is not None else None
+        # Resumable uploads (issue 14): tus and the IETF draft, beside plain uploads.
+        self.resumable: Resumable | None = None
+        if self.uploads is not None and config.resumable:
+            self.resumable = Resumable(config, self.uploads)
         self.reading = ReadOptions(  # file-serving settings: ranges and compression
             hidden=config.hidden,
             max_ranges=config.max_ranges,
@@ -98,6 +103,12 @@ class App:
             return health_response(request, self.root)
         if self.config.cors and is_preflight(request):
             return cors_preflight()
+        if self.resumable is not None and self.resumable.claims(request):
+            user = None
+            if not self.guard.open:
+                path, needed = self.resumable.guard_target(request)
+                user = await self.guard.check(request, path, needed)
+            return await self.resumable.handle(request, user)
         if not self.guard.open:
             await self.guard.check(request)
         return await self.dispatch(request)

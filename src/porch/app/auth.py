@@ -97,16 +97,22 @@ class Guard:
         guard lets everything through, and no credentials are ever asked for."""
         return not self.accounts and access_on(self.anonymous, "/") == Access.WRITE
 
-    async def check(self, request: Request) -> str | None:
+    async def check(
+        self, request: Request, path: str | None = None, needed: Access | None = None
+    ) -> str | None:
         """Let ``request`` through (returns the user name, or None for anonymous) or raise
-        ``HTTPError`` 401/403."""
-        needed = method_access(request.method)
+        ``HTTPError`` 401/403. ``path`` and ``needed`` override what the request acts on
+        and the level it needs (a resumable upload's ``/-/uploads/ID`` acts on its target)."""
+        if needed is None:
+            needed = method_access(request.method)
+        if path is None:
+            path = request.path
         try:
             credentials = parse_basic(request.headers.get("authorization"))
         except ValueError:
             raise unauthorized("the credentials are malformed") from None
         if credentials is None or not self.accounts:
-            if access_on(self.anonymous, request.path) >= needed:
+            if access_on(self.anonymous, path) >= needed:
                 return None
             if not self.accounts:
                 raise HTTPError(403, "this is not allowed here")
@@ -115,7 +121,7 @@ class Guard:
         account = await self.authenticate(*credentials)
         if account is None:
             raise unauthorized("wrong user name or password")
-        if access_on(account.grants, request.path) >= needed:
+        if access_on(account.grants, path) >= needed:
             return account.name
         raise HTTPError(403, f"{account.name} may not {needed.name.lower()} here")
 

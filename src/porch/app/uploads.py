@@ -37,7 +37,7 @@ import unicodedata
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from porch.app.multipart import PartData, PartEnd, PartStart, form_boundary, form_parts
 from porch.app.pages import json_response
@@ -191,6 +191,45 @@ class StagedFile:
             await asyncio.shield(future)
         except OSError as error:
             raise _disk_error(error) from error
+
+    async def fill_from(self, source: str, digest: Any = None) -> None:
+        """Make the staged file ``source`` (a finished resumable upload), then ``finish`` it.
+
+        On the same file system ``source`` is renamed onto the temporary name (no copy); else
+        it is copied in batches. ``digest``, a SHA-256 already covering all of ``source``,
+        saves hashing it again.
+        """
+        try:
+            os.rename(source, self.temp)
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise _disk_error(error) from error
+            await self.copy_from(source)
+        else:
+            os.close(self.fd)  # it named the empty file the rename just replaced
+            self.fd = os.open(self.temp, os.O_RDWR)
+            self.size = os.fstat(self.fd).st_size
+            if digest is None:
+                await self._in_thread(self._hash_file)
+            else:
+                self.hash = digest
+        await self.finish()
+
+    def _hash_file(self) -> None:
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        while block := os.read(self.fd, WRITE_BATCH):
+            self.hash.update(block)
+
+    async def copy_from(self, source: str) -> None:
+        """Append the bytes of the file ``source`` (read and hashed in a worker thread)."""
+        await self._flush()
+        await self._in_thread(self._copy, source)
+
+    def _copy(self, source: str) -> None:
+        with open(source, "rb") as data:
+            while block := data.read(WRITE_BATCH):
+                self._write_all(block)
+                self.size += len(block)
 
     def link(self) -> bool:
         """Give the file its name unless the name exists; True when it was created.
@@ -349,22 +388,29 @@ class Uploads:
             if request.content_length is not None and total != request.content_length:
                 raise HTTPError(400, "the body ended before its Content-Length")
             await staged.finish()
-            if request.method == "POST":
-                if not staged.link():
-                    raise HTTPError(409, "a file with that name exists already")
-                created = True
-            else:
-                created = staged.link()
-                if not created:
-                    staged.replace()
-            await asyncio.get_running_loop().run_in_executor(None, _sync_directory, self.directory)
+            created = await self.land(staged, overwrite=request.method == "PUT")
         finally:
             staged.discard()
         if not created:
             return Response(204, Headers())
-        return self._created(request, staged)
+        return self.created(request, staged)
 
-    def _created(self, request: Request, staged: StagedFile) -> Response:
+    async def land(self, staged: StagedFile, *, overwrite: bool) -> bool:
+        """Give a finished (fsynced) staged file its name; True when the name is new.
+
+        Without ``overwrite`` (POST) an existing name is 409 and the old file stays; with it
+        (PUT) the old file is replaced atomically. Then the directory is fsynced. Raw uploads
+        and completed resumable uploads (porch.app.resumable) both land here.
+        """
+        created = staged.link()
+        if not created:
+            if not overwrite:
+                raise HTTPError(409, "a file with that name exists already")
+            staged.replace()
+        await asyncio.get_running_loop().run_in_executor(None, _sync_directory, self.directory)
+        return created
+
+    def created(self, request: Request, staged: StagedFile) -> Response:
         headers = Headers()
         location = self.location(staged.name)
         if location is not None:
