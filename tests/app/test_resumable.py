@@ -278,7 +278,8 @@ def test_expiry_removes_a_stale_partial_and_keeps_a_fresh_one(root: Path, state:
     fresh = create(client, "fresh.bin", 10).headers.get("location") or ""
     patch(client, stale, 0, b"12345")
     app = client.app
-    assert isinstance(app, App) and app.resumable is not None
+    assert isinstance(app, App)
+    assert app.resumable is not None
     store = app.resumable.store
     now = time.time()
     # sweeping at N seconds after the last byte keeps it; past N removes it
