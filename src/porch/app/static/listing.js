@@ -8,6 +8,7 @@
 import { doc } from "./dom.js";
 import { wireKeys } from "./keys.js";
 import { wirePreview } from "./preview.js";
+import { wireResumable } from "./resumable.js";
 import { wireRows } from "./rows.js";
 import { wireShare } from "./share.js";
 import { wireUploads } from "./uploads.js";
@@ -17,4 +18,5 @@ wirePreview();
 wireShare();
 wireKeys();
 wireUploads();
+wireResumable();
 wireRows();
