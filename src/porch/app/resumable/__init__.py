@@ -263,8 +263,7 @@ class Resumable:
             await writer.rewind()
             raise HTTPError(460, "the chunk does not match its Upload-Checksum; it was not stored")
         self.store.renew(record)
-        await writer.commit()
-        if writer.offset == record.offset:  # nothing new, but the expiry moved
+        if not await writer.commit():  # nothing new, but the expiry moved
             await asyncio.get_running_loop().run_in_executor(None, self.store.save, record)
 
     async def complete(self, record: Record) -> tuple[StagedFile, bool]:

@@ -128,14 +128,16 @@ class Writer:
             written = os.write(self.fd, view)
             view = view[written:]
 
-    async def commit(self) -> None:
-        """fsync the data, then record the offset: the record never runs ahead of the data."""
+    async def commit(self) -> bool:
+        """fsync the data, then record the offset: the record never runs ahead of the data.
+        False when there was nothing new to commit (and nothing was written)."""
         if self.offset == self.record.offset and not self.uncommitted:
-            return
+            return False
         await self._thread(os.fsync, self.fd)
         self.record.offset = self.offset
         self.uncommitted = 0
         await self._thread(self.store.save, self.record)
+        return True
 
     async def rewind(self) -> None:
         """Forget what was written since the last commit (a chunk that failed its checksum)."""
