@@ -12,11 +12,13 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.helpers import PorchProcess, require_tool, run_porch
 
@@ -199,3 +201,20 @@ def test_tus_js_client_concatenates_four_parallel_parts(site: Path, tmp_path: Pa
     assert result["parts"] == 4
     assert sha256(site / "incoming" / "four.bin") == sha256(source)
     assert partial_files(tmp_path) == []
+
+
+def test_an_expired_partial_is_removed_by_the_running_server(site: Path, tmp_path: Path) -> None:
+    from tusclient import client as tus_client
+
+    source = source_file(tmp_path, 3 * CHUNK)
+    with porch(site, tmp_path, "--resumable-expiry", "1") as server:
+        uploader = tus_client.TusClient(server.url + "/incoming/").uploader(
+            str(source), chunk_size=CHUNK, metadata={"filename": "stale.bin"}
+        )
+        uploader.upload(stop_at=CHUNK)
+        assert len(partial_files(tmp_path)) == 1
+        time.sleep(1.5)
+        head = requests.head(uploader.url, headers={"Tus-Resumable": "1.0.0"}, timeout=10)
+        assert head.status_code == 404
+        assert partial_files(tmp_path) == []
+    assert not (site / "incoming" / "stale.bin").exists()
