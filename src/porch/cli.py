@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-connections",
         type=positive_int,
         default=config.DEFAULT_MAX_CONNECTIONS,
-        help="connections beyond this get 503",
+        help="at this many connections, idle and head-sending ones are reclaimed, then 503 "
+        "(docs/limits.md)",
     )
     limits.add_argument(
         "--max-pipeline",
@@ -252,7 +253,7 @@ def parse_arguments(
 def add_security_arguments(
     parser: argparse.ArgumentParser, positive_int: Callable[[str], float | int]
 ) -> None:
-    """TLS, accounts, access rules, CORS, per-client connections (docs/security.md)."""
+    """TLS, accounts, access rules, CORS (docs/security.md)."""
     security = parser.add_argument_group("security (see docs/security.md)")
     security.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate")
     security.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
@@ -275,12 +276,6 @@ def add_security_arguments(
     )
     security.add_argument(
         "--cors", action="store_true", help="allow cross-origin reads (Access-Control-Allow-Origin)"
-    )
-    security.add_argument(
-        "--max-connections-per-client",
-        type=positive_int,
-        default=config.DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
-        help="connections from one address beyond this get 503",
     )
 
 
@@ -338,7 +333,6 @@ def with_security(
         accounts=tuple(accounts),
         anonymous=anonymous,
         cors=args.cors,
-        max_connections_per_client=args.max_connections_per_client,
     )
 
 
@@ -475,8 +469,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if settings.workers > 1:
-            return run_workers(settings, lambda: app)
-        run(settings, app)
+            return run_workers(settings, lambda: app, error_page=app.error_page)
+        run(settings, app, error_page=app.error_page)
     except StartupError as error:
         print(f"porch: error: {error}", file=sys.stderr)
         return 2

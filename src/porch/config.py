@@ -33,7 +33,6 @@ DEFAULT_MAX_RANGES = 100
 """A Range with more ranges than this is ignored (200, whole file), as nginx's max_ranges."""
 DEFAULT_COMPRESS_MIN_BYTES = 1024
 """Text responses of at most this many bytes go out uncompressed: gzip would not pay."""
-DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256
 # Performance (issue 6): a client that stops reading a response is cut off.
 DEFAULT_SEND_TIMEOUT = 60.0
 """Seconds a response may wait for the client to read any of it (nginx ``send_timeout``)."""
@@ -82,7 +81,7 @@ class Config:
     compress: bool = True
     compress_min_bytes: int = DEFAULT_COMPRESS_MIN_BYTES
 
-    # Security (issue 8, docs/security.md): TLS, accounts and access rules, CORS, per-client cap.
+    # Security (issue 8, docs/security.md): TLS, accounts and access rules, CORS.
     tls_cert: Path | None = None
     tls_key: Path | None = None
     accounts: tuple[Account, ...] = ()
@@ -90,7 +89,6 @@ class Config:
     """What clients without credentials may do; write (no access control) only when there are
     no accounts: writes still need uploads to be on. ``porch.cli`` picks none with accounts."""
     cors: bool = False
-    max_connections_per_client: int = DEFAULT_MAX_CONNECTIONS_PER_CLIENT
 
     # The listing page as a web app (issue 7, docs/webapp.md): --qr prints a QR code of the
     # LAN URL at start (the page always offers its own).

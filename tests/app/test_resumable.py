@@ -372,6 +372,9 @@ def test_ietf_create_head_append_complete(root: Path, state: Path) -> None:
     )
     assert created.status == 201
     assert created.headers.get("upload-complete") == "?0"
+    # the 104 announced the same upload resource before the body was read
+    assert [status for status, _ in created.informational] == [104]
+    assert created.informational[0][1].get("location") == created.headers.get("location")
     assert "max-size=1048576" in (created.headers.get("upload-limit") or "")
     url = created.headers.get("location") or ""
     head = client.head(url)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.helpers import PorchProcess, require_tool, run_porch
+from tests.helpers import PorchProcess, ResponseReader, require_tool, run_porch
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 CHUNK = 256 * 1024
@@ -218,3 +218,69 @@ def test_an_expired_partial_is_removed_by_the_running_server(site: Path, tmp_pat
         assert head.status_code == 404
         assert partial_files(tmp_path) == []
     assert not (site / "incoming" / "stale.bin").exists()
+
+
+# -- the IETF draft on the wire ----------------------------------------------------------
+
+
+def test_ietf_104_head_patch_and_completion_over_a_socket(site: Path, tmp_path: Path) -> None:
+    with porch(site, tmp_path) as server, server.connect() as sock:
+        sock.sendall(
+            b"POST /incoming/report.txt HTTP/1.1\r\nHost: x\r\nUpload-Complete: ?0\r\n"
+            b"Upload-Draft-Interop-Version: 6\r\nContent-Length: 5\r\n\r\nhello"
+        )
+        reader = ResponseReader(sock)
+        interim = reader.read()
+        assert interim.status == 104
+        location = interim.header("location")
+        assert location is not None
+        assert location.startswith("/-/uploads/")
+        assert interim.header("upload-limit") is not None
+        final = reader.read()
+        assert final.status == 201
+        assert final.header("location") == location
+        assert final.header("upload-offset") == "5"
+        sock.sendall(f"HEAD {location} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        head = reader.read("HEAD")
+        assert (head.status, head.header("upload-offset")) == (204, "5")
+        assert head.header("upload-complete") == "?0"
+        assert not (site / "incoming" / "report.txt").exists()
+        sock.sendall(
+            f"PATCH {location} HTTP/1.1\r\nHost: x\r\nUpload-Offset: 5\r\n"
+            "Upload-Complete: ?1\r\nContent-Type: application/partial-upload\r\n"
+            "Content-Length: 6\r\n\r\n world".encode()
+        )
+        done = reader.read()
+        assert done.status == 201
+        assert done.header("upload-complete") == "?1"
+    assert (site / "incoming" / "report.txt").read_bytes() == b"hello world"
+
+
+def test_an_interrupted_ietf_upload_keeps_what_arrived(site: Path, tmp_path: Path) -> None:
+    """The client is cut off mid-body after the 104: the bytes that arrived are kept and the
+    upload continues from there with PATCH."""
+    with porch(site, tmp_path) as server:
+        with server.connect() as sock:
+            sock.sendall(
+                b"PUT /incoming/cut.bin HTTP/1.1\r\nHost: x\r\nUpload-Complete: ?1\r\n"
+                b"Content-Length: 1000\r\n\r\n" + b"a" * 600
+            )
+            interim = ResponseReader(sock).read()
+            assert interim.status == 104
+            location = interim.header("location")
+        with server.connect() as sock:
+            reader = ResponseReader(sock)
+            for _ in range(50):
+                sock.sendall(f"HEAD {location} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                head = reader.read("HEAD")
+                if head.header("upload-offset") == "600":
+                    break
+            assert head.header("upload-offset") == "600"
+            sock.sendall(
+                f"PATCH {location} HTTP/1.1\r\nHost: x\r\nUpload-Offset: 600\r\n"
+                "Upload-Complete: ?1\r\nContent-Type: application/partial-upload\r\n"
+                "Content-Length: 400\r\n\r\n".encode()
+                + b"b" * 400
+            )
+            assert reader.read().status == 201
+    assert (site / "incoming" / "cut.bin").read_bytes() == b"a" * 600 + b"b" * 400

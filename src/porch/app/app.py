@@ -36,7 +36,7 @@ from porch.app.security import preflight_response as cors_preflight
 from porch.app.uploads import Uploads
 from porch.app.usertemplates import UserTemplates
 from porch.config import Config
-from porch.http import Headers, HTTPError, Request, Response
+from porch.http import Headers, HTTPError, Request, Response, ServerFault
 
 log = logging.getLogger("porch.app")
 
@@ -87,11 +87,18 @@ class App:
         try:
             response = await self.guarded(request)
         except HTTPError as error:
-            response = error_response(request, error)
+            return self.error_page(error, request)
         except Exception:
             log.exception("unexpected error answering %s %s", request.method, request.target)
-            response = error_response(request, HTTPError(500, "the server hit an unexpected error"))
+            fault = ServerFault(500, "the server hit an unexpected error")
+            return self.error_page(fault, request)
         return finish(request, response, cors=self.config.cors)
+
+    def error_page(self, error: HTTPError, request: Request | None) -> Response:
+        """The one error page: negotiated (HTML, text or JSON), with the headers every
+        response carries. It is also the ``ErrorPage`` the front ends render their own
+        errors with (a malformed head, a limit: ``request`` None), so those look the same."""
+        return finish(request, error_response(request, error), cors=self.config.cors)
 
     async def guarded(self, request: Request) -> Response:
         """Health and CORS preflight (no credentials), then the access rules, then dispatch.
@@ -168,12 +175,15 @@ class App:
         """A directory: redirect to the slash form, then index.html, then a listing."""
         if not request.path.endswith("/"):
             return self.redirect_to_slash(request)
-        index = os.path.join(real, "index.html")
+        # index.html goes through the containment function like any other name: a link to
+        # a file outside ROOT, or to a hidden one, is no index (and is not listed either).
+        index_url = request.path + "index.html"
         try:
+            index = str(resolve(self.root, index_url, hidden=self.config.hidden))
             fd, info = open_regular(index)
         except HTTPError:
             return self.list_directory(request, real)
-        return self.serve_file(request, request.path + "index.html", OpenFile(index, fd, info))
+        return self.serve_file(request, index_url, OpenFile(index, fd, info))
 
     def redirect_to_slash(self, request: Request) -> Response:
         """301 to the directory's slash form.

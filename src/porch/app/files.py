@@ -35,7 +35,15 @@ from pathlib import Path
 
 from porch.app.paths import resolve
 from porch.config import DEFAULT_COMPRESS_MIN_BYTES, DEFAULT_MAX_RANGES
-from porch.http import FileBody, Headers, HTTPError, Request, Response, format_http_date
+from porch.http import (
+    FileBody,
+    Headers,
+    HTTPError,
+    Request,
+    Response,
+    SizedStream,
+    format_http_date,
+)
 from porch.http.conditional import Outcome, evaluate_preconditions, if_range_allows, make_etag
 from porch.http.encoding import choose_encoding, is_compressible
 from porch.http.ranges import (
@@ -43,6 +51,7 @@ from porch.http.ranges import (
     content_range,
     make_boundary,
     multipart_head,
+    multipart_length,
     multipart_tail,
     parse_range,
     satisfiable,
@@ -219,6 +228,15 @@ class FileStream:
 
     def __del__(self) -> None:
         self._close()
+
+
+class SizedFileStream(FileStream, SizedStream):
+    """A ``FileStream`` whose total length is known up front (multipart/byteranges): framed
+    with Content-Length, so an HTTP/1.0 keep-alive client keeps its connection."""
+
+    def __init__(self, fd: int, pieces: Iterator[bytes], length: int) -> None:
+        super().__init__(fd, pieces)
+        self.length = length
 
 
 def _read_exact(fd: int, offset: int, length: int) -> Iterator[bytes]:
@@ -429,7 +447,8 @@ def _partial(
     boundary = make_boundary()
     headers.set("Content-Type", f"multipart/byteranges; boundary={boundary}")
     pieces = _multipart_pieces(opened.fd, boundary, kind, ranges, size)
-    return Response(206, headers, FileStream(opened.fd, pieces))
+    length = multipart_length(boundary, kind, ranges, size)
+    return Response(206, headers, SizedFileStream(opened.fd, pieces, length))
 
 
 def compress_response(request: Request, response: Response, options: ReadOptions) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from porch.http.errors import HTTPError
@@ -12,6 +12,11 @@ from porch.http.headers import Headers
 async def _no_body() -> AsyncIterator[bytes]:
     return
     yield b""  # pragma: no cover - makes this an async generator
+
+
+InformationalSender = Callable[[int, list[tuple[str, str]]], Awaitable[None]]
+"""What a front end gives a request to send interim responses with (see
+``Request.send_informational``)."""
 
 
 @dataclass(slots=True)
@@ -25,7 +30,8 @@ class Request:
     consumed at most once, and raises ``HTTPError`` (400, 408, 413) when the body is malformed,
     too slow or too large. ``root_path`` is the prefix the app is mounted under when it runs
     inside another ASGI application (``""`` on porch's own server): links and redirects that
-    the app builds from ``path`` put it in front.
+    the app builds from ``path`` put it in front. ``informational`` is the front end's way to
+    send interim responses (``send_informational``); None where there is none.
     """
 
     method: str
@@ -38,6 +44,7 @@ class Request:
     body: AsyncIterable[bytes] = field(default_factory=_no_body)
     scheme: str = "http"
     root_path: str = ""
+    informational: InformationalSender | None = None
 
     @property
     def content_length(self) -> int | None:
@@ -55,6 +62,23 @@ class Request:
         """True when the request announces a body (a length above zero, or chunked)."""
         length = self.content_length
         return self.chunked or (length is not None and length > 0)
+
+    async def send_informational(
+        self, status: int, headers: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        """Send an interim ``1xx`` response before the final one: ``104 Upload Resumption
+        Supported`` (resumable uploads), ``103 Early Hints``. ``100 Continue`` is sent by the
+        server itself when the app first reads a body that expects it.
+
+        porch's server writes it at once (HTTP/1.1 clients only: RFC 9110 §15.2 forbids 1xx
+        to HTTP/1.0); ``porch.testing`` records it in ``TestResponse.informational``; under
+        ASGI, which has no interim responses, it does nothing. ``ValueError`` for a status
+        outside 100-199 or 101 (a protocol switch is not an interim response).
+        """
+        if not 100 <= status < 200 or status == 101:
+            raise ValueError(f"not an interim status: {status}")
+        if self.informational is not None and self.version == "1.1":
+            await self.informational(status, list(headers))
 
     async def read_body(self, limit: int) -> bytes:
         """The whole body, for small bodies only; over ``limit`` bytes raises 413."""

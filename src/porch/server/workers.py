@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 
 from porch.config import Config
-from porch.http import Handler
+from porch.http import ErrorPage, Handler, plain_error
 from porch.server.banner import banner_extra
 from porch.server.serve import StartupError, run, url_host
 
@@ -53,7 +53,9 @@ def _reserve_port(config: Config) -> tuple[int, socket.socket | None]:
     return port, sock
 
 
-def run_workers(config: Config, make_handler: Callable[[], Handler]) -> int:
+def run_workers(
+    config: Config, make_handler: Callable[[], Handler], error_page: ErrorPage = plain_error
+) -> int:
     """Run ``config.workers`` supervised server processes; returns the exit status."""
     port, reserved = _reserve_port(config)
     shared = reserved if not hasattr(socket, "SO_REUSEPORT") else None
@@ -70,7 +72,9 @@ def run_workers(config: Config, make_handler: Callable[[], Handler]) -> int:
                     reserved.close()
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                run(child_config, make_handler(), sock=shared, announce=False)
+                run(
+                    child_config, make_handler(), sock=shared, announce=False, error_page=error_page
+                )
             except BaseException:
                 log.exception("worker %d failed", os.getpid())
                 status = 1

@@ -29,7 +29,7 @@ import os
 import time
 import urllib.parse
 from collections.abc import AsyncIterator
-from typing import Any, Final
+from typing import Final
 
 from porch.app.resumable import fields
 from porch.app.resumable.fields import TUS_VERSION
@@ -316,13 +316,3 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 
 def _same_device(first: str, second: str) -> bool:
     return os.stat(first).st_dev == os.stat(second).st_dev
-
-
-async def send_interim(request: Request, status: int, headers: list[tuple[str, str]]) -> None:
-    """Send an informational (1xx) response before the final one, where the server can."""
-    send: Any = getattr(request, "send_informational", None)
-    if send is None:
-        return
-    result = send(status, headers)
-    if asyncio.iscoroutine(result):
-        await result

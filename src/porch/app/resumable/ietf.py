@@ -10,7 +10,7 @@ the file's summary, or 204 for a PUT that replaced a file) plus ``Upload-Complet
 
 from __future__ import annotations
 
-from porch.app.resumable import Resumable, send_interim
+from porch.app.resumable import Resumable
 from porch.app.resumable import fields as f
 from porch.app.resumable.store import Record
 from porch.http import Headers, HTTPError, Request, Response
@@ -63,7 +63,7 @@ async def create(resumable: Resumable, request: Request, user: str | None) -> Re
     version = headers.get("upload-draft-interop-version")
     if version is not None:
         interim.append(("Upload-Draft-Interop-Version", version))
-    await send_interim(request, 104, interim)
+    await request.send_informational(104, interim)  # the upload's URL, before the body
     response = await _append(resumable, request, record, complete)
     if not complete:
         response.status = 201
