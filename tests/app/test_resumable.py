@@ -408,6 +408,7 @@ def test_ietf_create_head_append_complete(root: Path, state: Path) -> None:
     assert done.status == 201
     assert done.headers.get("upload-complete") == "?1"
     assert (root / "report.pdf").read_bytes() == b"abcdef"
+    assert hashlib.sha256(b"abcdef").hexdigest() in done.text  # the plain upload's summary
     assert client.head(url).headers.get("upload-complete") == "?1"
 
 
@@ -439,3 +440,18 @@ def test_ietf_put_replaces_post_does_not(root: Path, state: Path) -> None:
     assert replaced.status == 204
     assert replaced.headers.get("upload-complete") == "?1"
     assert (root / "same.txt").read_text() == "new"
+
+
+def test_ietf_summary_hash_is_right_after_a_restart(root: Path, state: Path) -> None:
+    """The running hash is lost with the process; the file is then hashed at completion."""
+    created = make(root, state).post("/r.bin", headers={"Upload-Complete": "?0"}, body=b"12345")
+    url = created.headers.get("location") or ""
+    again = make(root, state)
+    done = again.request(
+        "PATCH",
+        url,
+        headers={"Upload-Offset": "5", "Upload-Complete": "?1"},
+        body=b"67890",
+    )
+    assert done.status == 201
+    assert hashlib.sha256(b"1234567890").hexdigest() in done.text

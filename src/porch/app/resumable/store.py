@@ -114,15 +114,19 @@ class Writer:
         self.uncommitted = 0
 
     async def append(self, data: bytes, digest: Any = None) -> None:
-        """Write ``data`` at the current end (and update the running SHA-256 when known)."""
-        await self._thread(self._write, data)
+        """Write ``data`` at the current end, in a worker thread, updating there the upload's
+        running SHA-256 (when it covers the bytes so far) and ``digest`` (a chunk's checksum)."""
+        running = self.store.running_digest(self.record.id, self.offset)
+        await self._thread(self._write, data, running, digest)
         self.offset += len(data)
         self.uncommitted += len(data)
-        self.store.advance_digest(self.record.id, self.offset - len(data), data)
-        if digest is not None:
-            digest.update(data)
+        if running is not None:
+            self.store.set_digest(self.record.id, self.offset, running)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, *digests: Any) -> None:
+        for digest in digests:  # hashlib releases the GIL on large buffers
+            if digest is not None:
+                digest.update(data)
         view = memoryview(data)
         while view:
             written = os.write(self.fd, view)
@@ -273,13 +277,14 @@ class Store:
 
     # -- running digests ------------------------------------------------------------------
 
-    def advance_digest(self, upload_id: str, at: int, data: bytes) -> None:
-        known = self._digests.get(upload_id)
-        if known is None or known[0] != at:
-            self._digests.pop(upload_id, None)
-            return
-        known[1].update(data)
-        self._digests[upload_id] = (at + len(data), known[1])
+    def running_digest(self, upload_id: str, at: int) -> Any:
+        """The running SHA-256 when it covers exactly ``at`` bytes; else it is dropped (the
+        file is then hashed once at completion) and None is returned."""
+        known = self._digests.pop(upload_id, None)
+        return known[1] if known is not None and known[0] == at else None
+
+    def set_digest(self, upload_id: str, at: int, digest: Any) -> None:
+        self._digests[upload_id] = (at, digest)
 
     def forget_digest(self, upload_id: str, offset: int) -> None:
         known = self._digests.get(upload_id)
