@@ -284,3 +284,22 @@ def test_an_interrupted_ietf_upload_keeps_what_arrived(site: Path, tmp_path: Pat
             )
             assert reader.read().status == 201
     assert (site / "incoming" / "cut.bin").read_bytes() == b"a" * 600 + b"b" * 400
+
+
+def test_workers_share_the_partial_uploads(site: Path, tmp_path: Path) -> None:
+    """With --workers 2 each PATCH may reach either process: one store, one offset."""
+    from tusclient import client as tus_client
+
+    source = source_file(tmp_path, 12 * CHUNK + 5)
+    with porch(site, tmp_path, "--workers", "2") as server:
+        first = tus_client.TusClient(server.url + "/incoming/").uploader(
+            str(source), chunk_size=CHUNK, metadata={"filename": "shared.bin"}
+        )
+        first.upload(stop_at=6 * CHUNK)
+        # a new client (new connections) resumes by URL and finishes
+        second = tus_client.TusClient(server.url + "/incoming/").uploader(
+            str(source), chunk_size=CHUNK, url=first.url
+        )
+        assert second.offset == 6 * CHUNK
+        second.upload()
+    assert sha256(site / "incoming" / "shared.bin") == sha256(source)
