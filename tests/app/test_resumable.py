@@ -455,3 +455,19 @@ def test_ietf_summary_hash_is_right_after_a_restart(root: Path, state: Path) -> 
     )
     assert done.status == 201
     assert hashlib.sha256(b"1234567890").hexdigest() in done.text
+
+
+def test_cli_flags_build_the_resumable_config(root: Path, state: Path) -> None:
+    from porch.cli import build_parser, config_from_args
+
+    parser = build_parser()
+    given = [str(root), "--upload-dir", str(root), "--state-dir", str(state)]
+    args = parser.parse_args([*given, "--resumable-expiry", "90", "--max-partial-uploads", "3"])
+    settings = config_from_args(args, parser)
+    assert (settings.resumable_expiry, settings.max_partial_uploads) == (90.0, 3)
+    assert settings.resumable
+    off = config_from_args(parser.parse_args([*given, "--no-resumable"]), parser)
+    assert not off.resumable
+    for bad in (["--resumable-expiry", "0"], ["--max-partial-uploads", "0"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args([*given, *bad])
