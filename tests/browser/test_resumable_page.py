@@ -239,3 +239,20 @@ def test_picking_the_same_file_after_a_reload_resumes_it(
         )
     assert sha256(server.site / "clip.bin") == sha256(source)
     assert stored_keys == []  # the fingerprint is forgotten once the upload is done
+
+
+def test_a_taken_name_fails_at_once_instead_of_retrying(
+    page: Any, server: Server, tmp_path: Path
+) -> None:
+    source = marked_sparse_file(tmp_path / "taken.bin", 12 * MIB)
+    (server.site / "taken.bin").write_bytes(b"the old one")
+    assert server.process is not None
+    page.goto(server.process.url + "/")
+    page.set_input_files("#upload-files", files=[str(source)])
+    wait_until(lambda: item_state(page) in ("done", "error"), 10, "the upload to end")
+    assert item_state(page) == "error"
+    detail = page.evaluate("() => document.querySelector('#queue li .item-detail').textContent")
+    assert detail.startswith("409")
+    assert "exists" in detail
+    assert (server.site / "taken.bin").read_bytes() == b"the old one"
+    assert list((tmp_path / "state" / "uploads").glob("*.data")) == []
