@@ -204,6 +204,7 @@ def test_concatenation_joins_finished_partials_in_order(root: Path, state: Path)
     assert (root / "joined.txt").read_bytes() == b"fourthree-two-one-"
     head = client.head(final.headers.get("location") or "", headers=TUS)
     assert head.headers.get("upload-offset") == head.headers.get("upload-length") == "18"
+    assert head.headers.get("upload-concat") == "final;" + " ".join(reversed(urls))
     assert partials(state) == []
 
 

@@ -179,7 +179,7 @@ class Resumable:
             raise HTTPError(409, "a directory has that name")
         return name
 
-    def new_record(
+    async def new_record(
         self,
         request: Request,
         user: str | None,
@@ -212,7 +212,8 @@ class Resumable:
             partial=partial,
             metadata=metadata or {},
         )
-        self.store.create(record)
+        # create fsyncs the record and the directory: in a worker thread, off the event loop
+        await asyncio.get_running_loop().run_in_executor(None, self.store.create, record)
         return record
 
     async def receive(

@@ -55,7 +55,7 @@ async def create(resumable: Resumable, request: Request, user: str | None) -> Re
     name = resumable.check_target(given, overwrite)
     length = _lengths(request, 0, complete)
     resumable.check_length(length, _limit_headers(resumable, None))
-    record = resumable.new_record(
+    record = await resumable.new_record(
         request, user, name=name, length=length, overwrite=overwrite, protocol="ietf"
     )
     location = resumable.url(request, record)

@@ -82,6 +82,8 @@ class Record:
     location: str | None = None
     """Where the finished file is served (after completion), when it is."""
     metadata: dict[str, str] = field(default_factory=dict)
+    parts: list[str] = field(default_factory=list)
+    """For a tus final concatenation: the URLs of the partial uploads it joined."""
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode("utf-8")

@@ -66,7 +66,7 @@ async def create(resumable: Resumable, request: Request, user: str | None) -> Re
                 raise HTTPError(400, "name the file in Upload-Metadata (filename or name)")
             name = resumable.check_target(given, overwrite=False)
         resumable.check_length(length)
-        record = resumable.new_record(
+        record = await resumable.new_record(
             request,
             user,
             name=name,
@@ -126,6 +126,8 @@ def _head(resumable: Resumable, record: Record) -> Response:
         headers.set("Upload-Metadata", _metadata_field(record.metadata))
     if record.partial:
         headers.set("Upload-Concat", "partial")
+    elif record.parts:
+        headers.set("Upload-Concat", "final;" + " ".join(record.parts))
     return Response(200, headers)
 
 
@@ -220,7 +222,7 @@ async def _concatenate(
         staged.discard()
     for part in parts:
         resumable.store.remove(part.id)
-    record = resumable.new_record(
+    record = await resumable.new_record(
         request,
         user,
         name=name,
@@ -231,6 +233,7 @@ async def _concatenate(
     )
     record.offset = length
     record.complete = True
+    record.parts = list(urls)
     record.location = uploads.location(name)
     resumable.store.drop_data(record.id)
     await asyncio.get_running_loop().run_in_executor(None, resumable.store.save, record)
