@@ -174,6 +174,7 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
         time.sleep(0.05)
 
 
+@pytest.mark.timeout(600)  # a gigabyte through a browser and proxies on a shared machine
 @pytest.mark.parametrize("proxy", ["direct", "nginx"])
 def test_a_1_gib_upload_survives_three_cuts_and_a_restart(
     page: Any, server: Server, tmp_path: Path, proxy: str
