@@ -472,3 +472,20 @@ def test_cli_flags_build_the_resumable_config(root: Path, state: Path) -> None:
     for bad in (["--resumable-expiry", "0"], ["--max-partial-uploads", "0"]):
         with pytest.raises(SystemExit):
             parser.parse_args([*given, *bad])
+
+
+def test_ietf_a_long_append_reports_its_durable_progress_in_104s(root: Path, state: Path) -> None:
+    client = make(root, state)
+    created = client.post("/long.bin", headers={"Upload-Complete": "?0"}, body=b"")
+    url = created.headers.get("location") or ""
+    piece = b"x" * (1 << 20)
+    done = client.request(
+        "PATCH",
+        url,
+        headers={"Upload-Offset": "0", "Upload-Complete": "?1", "Content-Length": str(40 << 20)},
+        body=[piece] * 40,
+    )
+    assert done.status == 201
+    offsets = [int(headers.get("upload-offset") or -1) for _, headers in done.informational]
+    assert offsets == [16 << 20, 32 << 20]
+    assert all(headers.get("location") is None for _, headers in done.informational)

@@ -223,6 +223,7 @@ class Resumable:
         *,
         limit: int | None,
         checksum: tuple[str, bytes] | None = None,
+        progress: bool = False,
     ) -> None:
         """Append the request body to the upload, committing as it goes.
 
@@ -230,7 +231,8 @@ class Resumable:
         past it: 400 for a declared length, 413 for the size limit). With a ``checksum`` the
         chunk is all or nothing: a mismatch (460) or an interruption leaves the offset where
         it was. Without one, an interrupted body keeps every byte that arrived: the client
-        resumes from there.
+        resumes from there. With ``progress`` (the IETF draft) each commit within the request
+        is announced by a ``104`` interim response carrying the durable ``Upload-Offset``.
         """
         record = writer.record
         hasher = fields.new_hash(checksum[0]) if checksum is not None else None
@@ -249,6 +251,9 @@ class Resumable:
                     pending, pending_size = [], 0
                     if hasher is None and writer.uncommitted >= COMMIT_INTERVAL:
                         await writer.commit()
+                        if progress:
+                            offset = [("Upload-Offset", str(record.offset))]
+                            await request.send_informational(104, offset)
             if pending:
                 await writer.append(b"".join(pending), hasher)
                 pending = []

@@ -125,7 +125,7 @@ async def _append(
             resumable.check_length(length, _limit_headers(resumable, record))
             record.length = length
         limit = record.length if record.length is not None else resumable.max_size
-        await resumable.receive(request, writer, limit=limit)
+        await resumable.receive(request, writer, limit=limit, progress=True)
         if not complete:
             headers = Headers([("Upload-Complete", "?0"), ("Upload-Offset", str(record.offset))])
             headers.set("Upload-Limit", f.limit_field(resumable.limits(record)))
