@@ -239,22 +239,16 @@ def app(root: str | os.PathLike[str] = ".", **settings: Any) -> PorchASGI:
     """An ASGI application serving ``root`` with porch's behaviour.
 
     ``settings`` are ``porch.config.Config`` fields (``hidden=True``, ``upload_dir=...``).
-    The root and the upload directory are checked now, loudly: a missing directory raises
-    ``ValueError`` at import time of the host application, not a 404 per request.
+    The settings are checked now by ``Config.validate``, loudly: a missing directory raises
+    ``ValueError`` (``ConfigError``) at import time of the host application, not a 404 per
+    request.
 
     With ``accounts`` and no ``anonymous``, clients without credentials get nothing, as on
     the command line: ``Config``'s own default (anonymous write) means "no access control"
     and would leave every file open to anyone despite the accounts.
     """
-    path = Path(root).expanduser()
-    if not path.is_dir():
-        raise ValueError(f"porch.asgi root is not a directory: {root}")
-    upload_dir = settings.get("upload_dir")
-    if upload_dir is not None:
-        upload_path = Path(upload_dir).expanduser()
-        if not upload_path.is_dir():
-            raise ValueError(f"porch.asgi upload_dir is not a directory: {upload_dir}")
-        settings["upload_dir"] = upload_path.resolve(strict=True)
     if settings.get("accounts") and "anonymous" not in settings:
         settings["anonymous"] = (Grant(Access.NONE),)
-    return PorchASGI(App(Config(root=path.resolve(strict=True), **settings)))
+    # Config.validate: the same checks as the command line (ConfigError is a ValueError).
+    runtime = Config(root=Path(root), **settings).validate()
+    return PorchASGI(App(runtime.config))

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from porch.http.auth import Access, Account, Grant
+
+if TYPE_CHECKING:
+    from porch.runtime import Runtime
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -45,9 +49,11 @@ DEFAULT_MAX_PARTIAL_UPLOADS = 1000
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
-    """The whole configuration; ``root`` must be an absolute, resolved directory.
+    """The whole configuration, as given; ``validate()`` checks it once into a ``Runtime``
+    (resolved paths, parsed networks, the TLS context) that the server runs with.
 
-    Built once at start (``porch.cli`` validates it loudly there) and read-only afterwards.
+    Built once at start and read-only afterwards. ``App`` needs ``root`` absolute and resolved
+    (a validated config has it so).
     """
 
     root: Path
@@ -104,3 +110,14 @@ class Config:
     resumable: bool = True
     resumable_expiry: float = DEFAULT_RESUMABLE_EXPIRY
     max_partial_uploads: int = DEFAULT_MAX_PARTIAL_UPLOADS
+
+    # The wire core (issue 18): the credentials file the accounts came from, so that
+    # ``validate`` can refuse it inside ROOT as it refuses a TLS key there.
+    auth_file: Path | None = None
+
+    def validate(self) -> Runtime:
+        """Check every setting that can be wrong on this machine, once; ``ConfigError`` (a
+        ``ValueError``) with a message on a fault. See porch.runtime."""
+        from porch.runtime import validate
+
+        return validate(self)

@@ -20,7 +20,7 @@ ENVIRONMENT = jinja2.Environment(
     lstrip_blocks=True,
 )
 
-ERROR_FORMATS = ("text/plain", "text/html", "application/json")
+ERROR_FORMATS = ("text/html", "text/plain", "application/json")
 """In porch's order of preference: HTML for a client that states none (curl, scripts, like
 nginx's error pages), text or JSON for one that prefers them."""
 

@@ -14,15 +14,13 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from porch.config import Config
 from porch.http import ErrorPage, Handler, plain_error
-from porch.http.forwarded import parse_networks
+from porch.runtime import Runtime
 from porch.server.accesslog import AccessLog
 from porch.server.admission import ServerState
 from porch.server.banner import banner_extra
 from porch.server.protocol import Connection
 from porch.server.senders import SendPolicy
-from porch.server.tls import TLSError, server_context
 
 log = logging.getLogger("porch.server")
 
@@ -61,7 +59,7 @@ def url_host(host: str) -> str:
 
 
 async def serve(
-    config: Config,
+    runtime: Runtime,
     handler: Handler,
     *,
     announce: TextIO | None = None,
@@ -71,7 +69,8 @@ async def serve(
     error_page: ErrorPage = plain_error,
     policy: SendPolicy | None = None,
 ) -> None:
-    """Serve ``handler`` on ``config.host``/``config.port`` until SIGINT/SIGTERM or ``stop``.
+    """Serve ``handler`` on the validated ``runtime``'s host and port until SIGINT/SIGTERM or
+    ``stop``.
 
     On stop: close the listening socket, close idle connections, let responses in flight
     finish for up to ``config.shutdown_grace`` seconds, then abort what is left.
@@ -82,15 +81,11 @@ async def serve(
     the app's own); ``policy`` picks how files are sent (default: from what the loop can do).
     """
     loop = asyncio.get_running_loop()
-    state = ServerState(parse_networks(config.trusted_proxies))
+    config = runtime.config
+    state = ServerState(runtime.trusted_proxies)
     access_log = None if config.quiet else AccessLog()
     raise_file_limit()
-    context = None
-    if config.tls_cert is not None and config.tls_key is not None:
-        try:
-            context = server_context(config.tls_cert, config.tls_key)
-        except TLSError as error:
-            raise StartupError(f"TLS: {error}") from None
+    context = runtime.ssl_context
     handshake_timeout = config.header_timeout if context is not None else None
     policy = policy if policy is not None else SendPolicy.for_loop(loop)
 
@@ -123,7 +118,7 @@ async def serve(
         raise StartupError(f"cannot listen on {config.host}:{config.port}: {error}") from None
 
     out = announce if announce is not None else sys.stdout
-    scheme = "https" if context is not None else "http"
+    scheme = runtime.scheme
     if not quiet_start:
         for listener in server.sockets:
             host, port = listener.getsockname()[:2]
@@ -155,7 +150,7 @@ async def serve(
 
 
 def run(
-    config: Config,
+    runtime: Runtime,
     handler: Handler,
     *,
     sock: socket.socket | None = None,
@@ -163,7 +158,7 @@ def run(
     error_page: ErrorPage = plain_error,
 ) -> None:
     """Run ``serve`` on the configured event loop until stopped (blocking)."""
-    with asyncio.Runner(loop_factory=loop_factory(config.loop)) as runner:
+    with asyncio.Runner(loop_factory=loop_factory(runtime.config.loop)) as runner:
         runner.run(
-            serve(config, handler, sock=sock, quiet_start=not announce, error_page=error_page)
+            serve(runtime, handler, sock=sock, quiet_start=not announce, error_page=error_page)
         )
