@@ -266,10 +266,15 @@ class Store:
                 self.remove(upload_id)
                 removed += 1
         for entry in os.scandir(self.directory):
+            # Only old strays: a data file whose record is being written right now (another
+            # thread or worker creating an upload) is not an orphan.
+            try:
+                old = entry.stat().st_mtime < now - SWEEP_INTERVAL
+            except FileNotFoundError:
+                continue
             stem = entry.name.removesuffix(".data")
             orphan = entry.name.endswith(".data") and not self._record_path(stem).exists()
-            stale_temp = entry.name.endswith(".tmp") and entry.stat().st_mtime < now - 60
-            if orphan or stale_temp:
+            if old and (orphan or entry.name.endswith(".tmp")):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
         return removed
