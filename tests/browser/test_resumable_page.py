@@ -1,7 +1,8 @@
 """The page resumes by itself: a 1 GiB upload from headless Chromium (tus-js-client, vendored)
 survives three cut connections and one killed server, directly and through Debian's nginx with
-``client_max_body_size 10m`` (configured as docs/deploy.md says, bodies streamed), and ends with the same SHA-256 as the file picked, having re-sent
-at most one 8 MiB chunk per interruption. A reload resumes instead of starting again.
+``client_max_body_size 10m`` (configured as docs/deploy.md says: bodies streamed through), and
+ends with the same SHA-256 as the file picked, having re-sent at most one 8 MiB chunk per
+interruption. A reload resumes instead of starting again.
 
 The connection is cut by a loopback TCP proxy in front of everything (tests/cutter.py), which
 also counts the bytes the browser sent. The 1 GiB file is sparse, with random marks every few
