@@ -29,10 +29,13 @@ from porch.app.listing import STATIC_PREFIX, UploadForm, listing_response
 from porch.app.pages import error_response
 from porch.app.paths import OpenCache, resolve, url_segments
 from porch.app.qr import QR_PATH, qr_response
+from porch.app.reserved import PREFIX as RESERVED_PREFIX
+from porch.app.reserved import Reserved
 from porch.app.resumable import Resumable
 from porch.app.routes import HandlerT, Routes, install_routes
 from porch.app.security import HEALTH_PATH, finish, health_response, is_preflight
 from porch.app.security import preflight_response as cors_preflight
+from porch.app.timepage import TIME_PATH, time_page
 from porch.app.uploads import Uploads
 from porch.app.usertemplates import UserTemplates
 from porch.config import Config
@@ -71,7 +74,16 @@ class App:
             compress_min_bytes=config.compress_min_bytes,
         )
         self.opened = OpenCache()  # the hot path past resolve (porch.app.paths explains)
-        install_routes(self)  # raises RouteLoadError: porch.cli reports it and exits 2
+        # porch's own URLs under /-/ (porch.app.reserved); features add theirs the same way.
+        self.reserved = Reserved()
+        self.reserved.add(
+            HEALTH_PATH, lambda r: health_response(r, self.root), methods=None, public=True
+        )
+        self.reserved.add(STATIC_PREFIX, self.serve_static, prefix=True)
+        self.reserved.add(QR_PATH, lambda r: qr_response(r, self.config.host))
+        if config.builtin_routes:
+            self.routes.add(TIME_PATH, time_page, builtin=True)
+        install_routes(self, config.routes)  # RouteLoadError: porch.cli reports it, exits 2
 
     def route(
         self, path: str, methods: tuple[str, ...] = ("GET",)
@@ -101,23 +113,28 @@ class App:
         return finish(request, error_response(request, error), cors=self.config.cors)
 
     async def guarded(self, request: Request) -> Response:
-        """Health and CORS preflight (no credentials), then the access rules, then dispatch.
+        """Public reserved URLs (the health check) and CORS preflight (no credentials), then
+        the access rules, then porch's other reserved URLs, then dispatch.
 
         The rules decide from method, path and credentials alone, before dispatch touches a
         file (porch.app.auth); docs/security.md.
         """
-        if request.path == HEALTH_PATH:
-            return health_response(request, self.root)
+        path = request.path
+        entry = self.reserved.match(path) if path.startswith(RESERVED_PREFIX) else None
+        if entry is not None and entry.public:
+            return await entry.answer(request)
         if self.config.cors and is_preflight(request):
             return cors_preflight()
         if self.resumable is not None and self.resumable.claims(request):
             user = None
             if not self.guard.open:
-                path, needed = self.resumable.guard_target(request)
-                user = await self.guard.check(request, path, needed)
+                target, needed = self.resumable.guard_target(request)
+                user = await self.guard.check(request, target, needed)
             return await self.resumable.handle(request, user)
         if not self.guard.open:
             await self.guard.check(request)
+        if entry is not None:
+            return await entry.answer(request)
         return await self.dispatch(request)
 
     def allowed_methods(self) -> tuple[str, ...]:
@@ -144,10 +161,6 @@ class App:
 
     def serve_path(self, request: Request) -> Response:
         """GET/HEAD of a file or directory under the root."""
-        if request.path.startswith(STATIC_PREFIX):
-            return self.serve_static(request)
-        if request.path == QR_PATH:
-            return qr_response(request, self.config.host)
         cached = self.opened.open(request.path)
         if cached is not None:
             path, fd, info = cached

@@ -21,9 +21,7 @@ stays flat whatever the file size. Every path that does not hand a descriptor on
 
 from __future__ import annotations
 
-import functools
 import gzip
-import mimetypes
 import os
 import stat
 import time
@@ -33,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from porch.app.mediatypes import content_type
 from porch.app.paths import resolve
 from porch.config import DEFAULT_COMPRESS_MIN_BYTES, DEFAULT_MAX_RANGES
 from porch.http import (
@@ -41,6 +40,7 @@ from porch.http import (
     HTTPError,
     Request,
     Response,
+    ServerFault,
     SizedStream,
     format_http_date,
 )
@@ -65,64 +65,6 @@ GZIP_LEVEL = 6
 
 PRECOMPRESSED = (("br", ".br"), ("gzip", ".gz"))
 """Sibling suffixes by coding, in porch's order of preference (brotli is smaller)."""
-
-_TYPES = mimetypes.MimeTypes(filenames=())
-for _type, _extension in (
-    ("text/markdown", ".md"),
-    ("text/javascript", ".mjs"),
-    ("image/webp", ".webp"),
-    ("image/avif", ".avif"),
-    ("font/woff2", ".woff2"),
-    ("font/woff", ".woff"),
-    ("application/wasm", ".wasm"),
-    ("text/plain", ".log"),
-    ("text/x-python", ".py"),
-    ("application/toml", ".toml"),
-    ("application/yaml", ".yaml"),
-    ("application/yaml", ".yml"),
-):
-    _TYPES.add_type(_type, _extension)
-
-_COMPRESSED = {
-    "gzip": "application/gzip",
-    "bzip2": "application/x-bzip2",
-    "xz": "application/x-xz",
-    "compress": "application/x-compress",
-    "br": "application/x-brotli",
-}
-
-_TEXT_APPLICATION = frozenset(
-    {
-        "application/json",
-        "application/javascript",
-        "application/xml",
-        "application/toml",
-        "application/yaml",
-        "image/svg+xml",
-    }
-)
-
-
-@functools.lru_cache(maxsize=1024)
-def content_type(name: str) -> str:
-    """The Content-Type for a file name, from its extension (not from the system's tables).
-
-    ``application/octet-stream`` when the extension is unknown; text types get
-    ``; charset=utf-8``. Only the built-in table (plus a few modern types) is used, so the
-    answer is the same on every machine. A compression suffix (``.gz``) is not unwrapped: a
-    ``.tar.gz`` is a gzip file to download, not a tar sent with Content-Encoding.
-    """
-    kind, encoding = _TYPES.guess_type(name, strict=False)
-    if encoding is not None:
-        # mimetypes reads "x.tar.gz" as a tar with gzip Content-Encoding; porch sends the bytes
-        # as they are, so the type is the compressor's.
-        kind = _COMPRESSED.get(encoding, "application/octet-stream")
-    if kind is None:
-        return "application/octet-stream"
-    if kind.startswith("text/") or kind in _TEXT_APPLICATION:
-        return f"{kind}; charset=utf-8"
-    return kind
-
 
 VALIDATOR_CACHE_ENTRIES = 4096
 """File versions whose ETag and Last-Modified text are kept formatted (``validators``)."""
@@ -247,7 +189,7 @@ def _read_exact(fd: int, offset: int, length: int) -> Iterator[bytes]:
         if not data:
             # The file shrank since it was measured: the framing already sent is now a lie,
             # so the connection must end (the server closes it on an error mid-body).
-            raise HTTPError(500, "the file changed while it was being sent")
+            raise ServerFault(500, "the file changed while it was being sent")
         offset += len(data)
         yield data
 

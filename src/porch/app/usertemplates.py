@@ -44,9 +44,10 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from porch.app.files import content_type, open_regular
+from porch.app.files import open_regular
+from porch.app.mediatypes import content_type
 from porch.app.paths import resolve, url_segments
-from porch.http import Headers, HTTPError, Request, Response
+from porch.http import Headers, HTTPError, Request, Response, ServerFault
 
 log = logging.getLogger("porch.app.templates")
 
@@ -308,10 +309,10 @@ class UserTemplates:
             raise HTTPError(404, "not found") from None
         except jinja2.TemplateSyntaxError as error:
             log.error("template syntax error in %s line %s: %s", name, error.lineno, error.message)
-            raise HTTPError(500, "this page's template has an error") from None
+            raise ServerFault(500, "this page's template has an error") from None
         except Exception:
             log.exception("cannot load template %s", name)
-            raise HTTPError(500, "this page's template has an error") from None
+            raise ServerFault(500, "this page's template has an error") from None
         try:
             return template.render(variables)
         except jinja2.TemplateSyntaxError as error:
@@ -322,9 +323,9 @@ class UserTemplates:
                 name,
                 error.message,
             )
-            raise HTTPError(500, "this page's template has an error") from None
+            raise ServerFault(500, "this page's template has an error") from None
         except Exception as error:
             where = _template_location(error, str(self.root))
             log.error("template %s failed at %s: %s: %s", name, where, type(error).__name__, error)
             log.debug("template traceback", exc_info=error)
-            raise HTTPError(500, "this page's template failed to render") from None
+            raise ServerFault(500, "this page's template failed to render") from None
