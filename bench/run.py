@@ -53,6 +53,7 @@ from bench.harness import (
     summary_rows,
     text_table,
 )
+from bench.resumable import measure_resumable
 from bench.servers import (
     ASGI_HOSTS,
     REPO,
@@ -595,6 +596,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_upload:
             for spec in uploaders:
                 measure_upload(spec, corpus, transfer, run)
+            for spec in uploaders:  # the resumable row beside each porch's PUT (issue 14)
+                if spec.kind == "porch":
+                    measure_resumable(spec, corpus, transfer, run)
         profile = "not run (--no-profile)."
         if not args.no_profile:
             log("profiling porch under the 1 KiB keep-alive load")

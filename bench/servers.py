@@ -188,6 +188,8 @@ class ServerSpec:
                 cmd.append("--quiet")
             if self.uploads:
                 cmd += ["--upload-dir", str(corpus.upload_dir)]
+                # resumable partials (bench/resumable.py) stay in the run's temporary directory
+                cmd += ["--state-dir", str(corpus.tmp / "porch-state")]
             return cmd
         if self.kind == "probe":
             return [sys.executable, str(REPO / "bench" / "probe.py"), root, str(port), HOST]

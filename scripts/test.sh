@@ -32,10 +32,19 @@ command -v rsync >/dev/null 2>&1 || missing+=(rsync)
 command -v unzip >/dev/null 2>&1 || missing+=(unzip)
 command -v bsdtar >/dev/null 2>&1 || missing+=(libarchive-tools)
 command -v 7z >/dev/null 2>&1 || missing+=(p7zip-full)
+# Resumable uploads (issue 14): tus-js-client runs in Node, and nginx is the body-capped proxy.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# tus-js-client for Node (pinned in tests/node/package-lock.json), a client nobody here wrote.
+if [ ! -d tests/node/node_modules/tus-js-client ]; then
+  (cd tests/node && npm ci --silent --no-audit --no-fund)
 fi
 
 PY=.venv/bin/python

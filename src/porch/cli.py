@@ -171,6 +171,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="where locks, partial uploads and caches are kept, outside ROOT "
         "(default: $XDG_STATE_HOME/porch/NAME-HASH, one per root)",
     )
+    # Resumable uploads (issue 14, docs/uploads.md).
+    resumable = parser.add_argument_group("resumable uploads (tus 1.0 and the IETF draft)")
+    resumable.add_argument(
+        "--no-resumable",
+        action="store_true",
+        help="turn off resumable uploads (tus and the IETF draft) while uploads are on",
+    )
+    resumable.add_argument(
+        "--resumable-expiry",
+        metavar="SECONDS",
+        type=positive_float,
+        default=config.DEFAULT_RESUMABLE_EXPIRY,
+        help="an unfinished resumable upload is removed this long after its last byte",
+    )
+    resumable.add_argument(
+        "--max-partial-uploads",
+        metavar="N",
+        type=positive_int,
+        default=config.DEFAULT_MAX_PARTIAL_UPLOADS,
+        help="unfinished resumable uploads kept at once; more get 503",
+    )
 
     sharing = parser.add_argument_group("sharing (docs/webapp.md)")
     sharing.add_argument(
@@ -575,6 +596,9 @@ def runtime_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
         compress=not args.no_compress,
         compress_min_bytes=args.compress_min_bytes,
         qr=args.qr,
+        resumable=not args.no_resumable,
+        resumable_expiry=args.resumable_expiry,
+        max_partial_uploads=args.max_partial_uploads,
         state_dir=Path(args.state_dir) if args.state_dir else None,
         config_file=Path(args.config) if args.config else None,
     )

@@ -74,6 +74,12 @@ DEFAULT_THUMBNAIL_WORKERS = 2
 DEFAULT_MAX_README_SIZE = 128 * 1024
 """A README larger than this is linked, not rendered under the listing."""
 
+# Resumable uploads (issue 14, docs/uploads.md): tus 1.0 and the IETF draft.
+DEFAULT_RESUMABLE_EXPIRY = 24 * 3600.0
+"""Seconds an unfinished resumable upload is kept after its last byte arrived."""
+DEFAULT_MAX_PARTIAL_UPLOADS = 1000
+"""Unfinished resumable uploads kept at once; more are refused with 503 until some finish."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
@@ -154,6 +160,12 @@ class Config:
     on_conflict: str = DEFAULT_ON_CONFLICT
     # Issue 19: the --config file the settings came from, refused inside ROOT by validate.
     config_file: Path | None = None
+
+    # Resumable uploads (issue 14, docs/uploads.md): on whenever uploads are; partials live in
+    # the state directory's "uploads" subdirectory.
+    resumable: bool = True
+    resumable_expiry: float = DEFAULT_RESUMABLE_EXPIRY
+    max_partial_uploads: int = DEFAULT_MAX_PARTIAL_UPLOADS
 
     # The wire core (issue 18): the credentials file the accounts came from, so that
     # ``validate`` can refuse it inside ROOT as it refuses a TLS key there.

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from bench.harness import MIB, Run, Scenario
+from bench.resumable import measure_resumable
 from bench.run import measure_scenario, measure_upload
 from bench.servers import ServerSpec, make_corpus, nginx_binary, running
 
@@ -80,3 +81,17 @@ def test_nginx_put_is_an_upload_baseline(corpus):
     assert figures.upload_note == ""
     assert figures.upload_mb_per_s is not None
     assert figures.upload_mb_per_s > 0
+
+
+def test_resumable_row_uploads_in_chunks_beside_the_put(corpus):
+    """Tiny: 4 MiB in 1 MiB tus chunks after a 4 MiB PUT; the row names its ratio to the PUT."""
+    run = Run(servers=[], scenarios=[])
+    spec = ServerSpec("porch asyncio", "porch", loop="asyncio", uploads=True)
+    measure_upload(spec, corpus, 4 * MIB, run)
+    name = measure_resumable(spec, corpus, 4 * MIB, run, chunk=MIB)
+    figures = run.memory[name]
+    assert name == "porch asyncio tus 1 MiB chunks"
+    assert figures.upload_mb_per_s is not None
+    assert figures.upload_mb_per_s > 0
+    assert figures.upload_note.endswith("x this server's PUT")
+    assert not (corpus.upload_dir / "bench-tus.bin").exists()

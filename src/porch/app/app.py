@@ -37,6 +37,7 @@ from porch.app.paths import OpenCache, resolve, url_segments
 from porch.app.qr import QR_PATH, qr_response
 from porch.app.reserved import PREFIX as RESERVED_PREFIX
 from porch.app.reserved import Reserved
+from porch.app.resumable import Resumable
 from porch.app.routes import HandlerT, Routes, install_routes
 from porch.app.security import HEALTH_PATH, finish, health_response, is_preflight
 from porch.app.security import preflight_response as cors_preflight
@@ -100,6 +101,10 @@ class App:
         self.routes = Routes()
         self.templates = UserTemplates(self.root, hidden=config.hidden)
         self.uploads = Uploads(config) if config.upload_dir is not None else None
+        # Resumable uploads (issue 14): tus and the IETF draft, beside plain uploads.
+        self.resumable: Resumable | None = None
+        if self.uploads is not None and config.resumable:
+            self.resumable = Resumable(config, self.uploads)
         self.reading = ReadOptions(  # file-serving settings: ranges and compression
             hidden=config.hidden,
             max_ranges=config.max_ranges,
@@ -194,6 +199,12 @@ class App:
             return cors_preflight()
         if is_sign_in(request, self.guard):
             return await sign_in(request, self.guard)
+        if self.resumable is not None and self.resumable.claims(request):
+            if not self.guard.open:
+                target, needed_there = self.resumable.guard_target(request)
+                checked = await self.guard.check(request, needed_there, path=target)
+                request.user = checked.name
+            return await self.resumable.handle(request, request.user)
         # An archive of a posted selection only reads (porch.app.folders).
         needed = Access.READ if self.folders.is_selection(request) else None
         who = self.guard.nobody if self.guard.open else await self.guard.check(request, needed)

@@ -160,17 +160,22 @@ class Guard:
             raise unauthorized("wrong user name or password")
         return Principal(account.name, account.grants, can_log_in=True)
 
-    async def check(self, request: Request, needed: Access | None = None) -> Principal:
+    async def check(
+        self, request: Request, needed: Access | None = None, *, path: str | None = None
+    ) -> Principal:
         """Let ``request`` through (returns who sent it) or raise ``HTTPError`` 401/403.
 
         Judged on the least the method could need on its URL (``method_access``), or on
         ``needed`` when given (a POST that only reads, like an archive of a selection, needs
-        READ); the operation checks the rest through ``Principal.require``.
+        READ), at ``path`` when given (a resumable upload's ``/-/uploads/ID`` acts on its
+        target); the operation checks the rest through ``Principal.require``.
         """
         if needed is None:
             needed = method_access(request.method)
+        if path is None:
+            path = request.path
         who = await self.principal(request)
-        if who.level(request.path) >= needed:
+        if who.level(path) >= needed:
             return who
         if who.name is None:
             if not self.accounts:

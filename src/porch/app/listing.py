@@ -46,7 +46,8 @@ MODULES = tuple(
     sorted(
         name
         for name in os.listdir(Path(__file__).parent / "static")
-        if name.endswith(".js") and name != "listing.js"
+        # Vendored scripts (tus.min.js) are not modules: loaded when needed, never preloaded.
+        if name.endswith(".js") and name != "listing.js" and not name.endswith(".min.js")
     )
 )
 """The page's ES modules besides listing.js: preloaded in parallel (``modulepreload``) instead

@@ -39,7 +39,7 @@ import tempfile
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from porch.app import names
 from porch.app.auth import Principal
@@ -196,6 +196,45 @@ class StagedFile:
             await asyncio.shield(future)
         except OSError as error:
             raise _disk_error(error) from error
+
+    async def fill_from(self, source: str, digest: Any = None) -> None:
+        """Make the staged file ``source`` (a finished resumable upload), then ``finish`` it.
+
+        On the same file system ``source`` is renamed onto the temporary name (no copy); else
+        it is copied in batches. ``digest``, a SHA-256 already covering all of ``source``,
+        saves hashing it again.
+        """
+        try:
+            os.rename(source, self.temp)
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise _disk_error(error) from error
+            await self.copy_from(source)
+        else:
+            os.close(self.fd)  # it named the empty file the rename just replaced
+            self.fd = os.open(self.temp, os.O_RDWR)
+            self.size = os.fstat(self.fd).st_size
+            if digest is None:
+                await self._in_thread(self._hash_file)
+            else:
+                self.hash = digest
+        await self.finish()
+
+    def _hash_file(self) -> None:
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        while block := os.read(self.fd, WRITE_BATCH):
+            self.hash.update(block)
+
+    async def copy_from(self, source: str) -> None:
+        """Append the bytes of the file ``source`` (read and hashed in a worker thread)."""
+        await self._flush()
+        await self._in_thread(self._copy, source)
+
+    def _copy(self, source: str) -> None:
+        with open(source, "rb") as data:
+            while block := data.read(WRITE_BATCH):
+                self._write_all(block)
+                self.size += len(block)
 
     def link(self) -> bool:
         """Give the file its name unless the name exists; True when it was created.
@@ -447,12 +486,24 @@ class Uploads:
         kept = Headers([("Porch-Trash-Id", trashed)] if trashed else [])
         if not created and request.method == "PUT":
             return Response(204, kept)
-        response = self._created(request, staged, 201 if created else 200)
+        response = self.created(request, staged, 201 if created else 200)
         for header, value in kept.items():
             response.headers.add(header, value)
         return response
 
-    def _created(self, request: Request, staged: StagedFile, status: int = 201) -> Response:
+    async def land(self, staged: StagedFile, *, overwrite: bool) -> bool:
+        """Give a finished (fsynced) staged file its name; True when the name is new.
+
+        Without ``overwrite`` an existing name is 409 and the old file stays; with it the old
+        file is replaced atomically (into the trash first, when there is one). Then the
+        directory is fsynced. Completed resumable uploads (porch.app.resumable) land here;
+        raw uploads go through the same ``_land`` with their conflict policy.
+        """
+        created, _ = await self._land(staged, "replace" if overwrite else "refuse")
+        await asyncio.get_running_loop().run_in_executor(None, sync_directory, self.directory)
+        return created
+
+    def created(self, request: Request, staged: StagedFile, status: int = 201) -> Response:
         headers = Headers()
         location = self.location(staged.name)
         if location is not None:

@@ -11,6 +11,7 @@ import { wireFileManager } from "./fileman.js";
 import { wireFolders } from "./folders.js";
 import { wireKeys } from "./keys.js";
 import { wirePreview } from "./preview.js";
+import { wireResumable } from "./resumable.js";
 import { wireRows } from "./rows.js";
 import { wireSelection } from "./selection.js";
 import { wireShare } from "./share.js";
@@ -26,6 +27,7 @@ wireKeys();
 wireSelection(); // before wireRows: it decorates the first rows
 wireFileManager(); // before wireUploads: it may take drops
 wireUploads();
+wireResumable();
 wireRows();
 wireFolders();
 performance.mark("porch-ready"); // the page responds from here (tests/browser/test_newuser.py)
