@@ -31,6 +31,7 @@ from porch.app.pages import ENVIRONMENT
 from porch.app.paths import listable, url_segments
 from porch.app.qr import QR_PATH, share_url, split_host
 from porch.app.security import PAGE_CSP
+from porch.app.sharepiece import NOTE_END, NOTE_START, SHARE_MARK, fill_page, split_page
 from porch.app.usertemplates import served_name
 from porch.http import Headers, HTTPError, Request, Response, negotiate
 from porch.share import is_loopback_host
@@ -284,11 +285,12 @@ def render_html(
     *,
     hidden: bool,
     upload: UploadForm | None = None,
-    share: str = "",
+    share: str = SHARE_MARK,
     prefix: str = "",
 ) -> str:
     """The browser page: breadcrumbs, parent link, a table sortable by query links, the
-    upload form per ``upload``, and ``share``, the URL its QR code encodes. The script
+    upload form per ``upload``, and ``share``, the URL its QR code encodes (by default the
+    marker ``fill_page`` replaces: porch.app.sharepiece). The script
     (``listing.js``) adds filter, keyboard, previews and upload progress on top; the page
     works without it (docs/webapp.md). ``prefix`` is the mount point under ASGI
     (``Request.root_path``): every absolute link on the page starts with it."""
@@ -328,7 +330,8 @@ def render_html(
         if upload is None or upload.max_size is None
         else human_size(upload.max_size),
         share=share,
-        share_local=is_loopback_host(split_host(urllib.parse.urlsplit(share).netloc)[0]),
+        note_start=markupsafe.Markup(NOTE_START),  # noqa: S704 (constant)
+        note_end=markupsafe.Markup(NOTE_END),  # noqa: S704 (constant)
         prefix=prefix,
         qr=prefix + QR_PATH + "?path=" + urllib.parse.quote(href, safe="/"),
     )
@@ -366,7 +369,8 @@ def listing_response(
     else:
         headers.add("Content-Type", "text/plain; charset=utf-8")
     # A rendered listing is reused only while the directory is unchanged (listingcache), and
-    # only for requests that render the same page: everything the page shows is in the key.
+    # only for requests that render the same page: everything the page shows is in the key,
+    # except the share URL from Host, which is filled in per request (porch.app.sharepiece).
     variant = (
         str(root),
         hidden,
@@ -375,11 +379,10 @@ def listing_response(
         order,
         request.path,
         request.root_path,
-        share,
         upload,
     )
-    body = LISTINGS.get(directory, variant)
-    if body is None:
+    pieces = LISTINGS.get(directory, variant)
+    if pieces is None:
         signature = LISTINGS.signature(directory)
         entries = sort_entries(read_entries(root, directory, hidden=hidden), key, order)
         if media == "text/html":
@@ -390,13 +393,17 @@ def listing_response(
                 order,
                 hidden=hidden,
                 upload=upload,
-                share=share,
                 prefix=request.root_path,
             )
         elif media == "application/json":
             text = render_json(entries)
         else:
             text = render_text(entries)
-        body = text.encode("utf-8")
-        LISTINGS.put(directory, signature, variant, body)
+        pieces = split_page(text.encode("utf-8")) if media == "text/html" else (text.encode(),)
+        LISTINGS.put(directory, signature, variant, pieces)
+    if media == "text/html":
+        local = is_loopback_host(split_host(urllib.parse.urlsplit(share).netloc)[0])
+        body = fill_page(pieces, share, local=local)
+    else:
+        body = pieces[0]
     return Response(200, headers, body)
