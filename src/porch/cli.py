@@ -209,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a QR code of the LAN URL at start (use with --host 0.0.0.0)",
     )
     add_security_arguments(parser, positive_int)
+    add_hostile_arguments(parser)
     parser.add_argument("--version", action="version", version=f"porch {__version__}")
     return parser
 
@@ -260,6 +261,34 @@ def add_security_arguments(
         type=positive_int,
         default=config.DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
         help="connections from one address beyond this get 503",
+    )
+
+
+def add_hostile_arguments(parser: argparse.ArgumentParser) -> None:
+    """Safe on a hostile network (issue 17, docs/security.md)."""
+    hostile = parser.add_argument_group("hostile networks (see docs/security.md)")
+    hostile.add_argument(
+        "--allowed-host",
+        action="append",
+        default=list(config.DEFAULT_ALLOWED_HOSTS),
+        metavar="NAME",
+        help="answer requests for this host name too (repeatable; .example.org admits "
+        "subdomains; * answers any Host, e.g. behind a proxy that sets it); others get 421",
+    )
+    hostile.add_argument(
+        "--trust-uploaded-html",
+        action="store_true",
+        help="serve uploaded files without the sandboxing Content-Security-Policy, so "
+        "uploaded HTML and SVG can run script in porch's origin (only for writers you trust)",
+    )
+
+
+def with_hostile(settings: Config, args: argparse.Namespace) -> Config:
+    """``settings`` with the issue-17 fields from ``args``."""
+    return dataclasses.replace(
+        settings,
+        allowed_hosts=tuple(args.allowed_host),
+        trust_uploaded_html=args.trust_uploaded_html,
     )
 
 
@@ -418,7 +447,7 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         qr=args.qr,
         state_dir=state_dir_from_args(args, parser, root.resolve(strict=True)),
     )
-    return with_security(settings, args, parser)
+    return with_hostile(with_security(settings, args, parser), args)
 
 
 def state_dir_from_args(

@@ -37,6 +37,9 @@ DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256
 # Performance (issue 6): a client that stops reading a response is cut off.
 DEFAULT_SEND_TIMEOUT = 60.0
 """Seconds a response may wait for the client to read any of it (nginx ``send_timeout``)."""
+# Safe on a hostile network (issue 17, docs/security.md).
+DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ()
+"""Names answered besides loopback names, IP literals, the bind address and the banner's."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,3 +99,9 @@ class Config:
     # and properties, resumable-upload partials, thumbnail and checksum caches. None: the
     # default for this root (porch.app.state.default_state_dir).
     state_dir: Path | None = None
+    # Safe on a hostile network (issue 17, docs/security.md): Host names answered besides
+    # loopback names, IP literals, the bind address and the banner's (``*``: any).
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    # Files in writable places (the served upload directory) go out with
+    # ``Content-Security-Policy: sandbox`` unless this is set (porch.app.inert).
+    trust_uploaded_html: bool = False

@@ -35,7 +35,7 @@ def call(
         "raw_path": raw_path if raw_path is not None else path.encode(),
         "root_path": root_path,
         "query_string": b"",
-        "headers": headers if headers is not None else [(b"host", b"test")],
+        "headers": headers if headers is not None else [(b"host", b"localhost")],
         "client": ("127.0.0.1", 1234),
         "extensions": extensions or {},
     }
@@ -135,7 +135,7 @@ def test_accounts_without_anonymous_refuse_anonymous_clients(root: Path) -> None
     locked = porch.asgi.app(root, accounts=(account,))
     assert call(locked, "/a.txt")[0] == 401
     credentials = b"Basic " + base64.b64encode(b"ann:pw")
-    headers = [(b"host", b"test"), (b"authorization", credentials)]
+    headers = [(b"host", b"localhost"), (b"authorization", credentials)]
     assert call(locked, "/a.txt", headers=headers)[:3:2] == (200, b"hello asgi\n")
     public = porch.asgi.app(root, accounts=(account,), anonymous=parse_grants("read"))
     assert call(public, "/a.txt")[0] == 200
@@ -157,7 +157,7 @@ def test_a_download_stops_when_the_client_disconnects(root: Path) -> None:
         "path": "/huge.bin",
         "raw_path": b"/huge.bin",
         "query_string": b"",
-        "headers": [(b"host", b"test")],
+        "headers": [(b"host", b"localhost")],
     }
     messages: list[dict[str, Any]] = [{"type": "http.request", "body": b"", "more_body": False}]
     sent: list[dict[str, Any]] = []
@@ -180,7 +180,7 @@ def test_a_download_stops_when_the_client_disconnects(root: Path) -> None:
 def test_listing_links_stay_under_the_mount_prefix(root: Path) -> None:
     (root / "docs").mkdir()
     (root / "docs" / "a.txt").write_text("a")
-    html = [(b"host", b"test"), (b"accept", b"text/html")]
+    html = [(b"host", b"localhost"), (b"accept", b"text/html")]
     status, _, body, _ = call(
         porch.asgi.app(root), "/files/docs/", root_path="/files", headers=html
     )

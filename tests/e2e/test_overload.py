@@ -37,7 +37,7 @@ def test_slowloris_300_connections(porch: Start, site: Path) -> None:
     server = porch(site, "--header-timeout", "3", "--quiet")
     socks = [attacker(server, "127.0.0.2") for _ in range(300)]
     for sock in socks:
-        sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n")
+        sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n")
     # Beyond the default per-client cap (256) the server answers 503 at once.
     time.sleep(0.5)
     poller = select.poll()  # not select(): descriptors may be past 1024

@@ -8,6 +8,7 @@ dynamic routes, then templates, then uploads (POST/PUT), then files and listings
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 import os
@@ -22,9 +23,12 @@ from porch.app.files import (
     ReadOptions,
     attachment_disposition,
     compress_response,
+    content_type,
     file_response,
     open_regular,
 )
+from porch.app.hosts import allowed_hosts, check_host
+from porch.app.inert import WritablePlaces
 from porch.app.listing import STATIC_PREFIX, UploadForm, listing_response
 from porch.app.pages import error_response
 from porch.app.paths import OpenCache, resolve, url_segments
@@ -58,13 +62,22 @@ class App:
         self.guard = Guard(config.accounts, config.anonymous)
         self.routes = Routes()
         self.templates = UserTemplates(self.root, hidden=config.hidden)
-        self.uploads = Uploads(config) if config.upload_dir is not None else None
+        self.allowed_hosts = allowed_hosts(config)  # DNS rebinding (issue 17)
+        self.uploads = (
+            Uploads(config, self.allowed_hosts) if config.upload_dir is not None else None
+        )
         self.reading = ReadOptions(  # file-serving settings: ranges and compression
             hidden=config.hidden,
             max_ranges=config.max_ranges,
             compress=config.compress,
             compress_min_bytes=config.compress_min_bytes,
         )
+        # Issue 17: where clients put files, served inert (porch.app.inert).
+        self.writable = WritablePlaces(
+            [self.uploads.base_path] if self.uploads and self.uploads.base_path else [],
+            trusted=config.trust_uploaded_html,
+        )
+        self.reading_writable = dataclasses.replace(self.reading, precompressed=False)
         self.opened = OpenCache()  # the hot path past resolve (porch.app.paths explains)
         install_routes(self)  # raises RouteLoadError: porch.cli reports it and exits 2
 
@@ -89,18 +102,35 @@ class App:
         return finish(request, response, cors=self.config.cors)
 
     async def guarded(self, request: Request) -> Response:
-        """Health and CORS preflight (no credentials), then the access rules, then dispatch.
+        """The Host check (421), health and CORS preflight (no credentials), then the access
+        rules, then dispatch.
 
         The rules decide from method, path and credentials alone, before dispatch touches a
         file (porch.app.auth); docs/security.md.
         """
+        check_host(request, self.allowed_hosts)
         if request.path == HEALTH_PATH:
             return health_response(request, self.root)
         if self.config.cors and is_preflight(request):
             return cors_preflight()
         if not self.guard.open:
-            await self.guard.check(request)
+            landing = self.landing_path(request)
+            await self.guard.check(request, also=() if landing is None else (landing,))
         return await self.dispatch(request)
+
+    def landing_path(self, request: Request) -> str | None:
+        """The decoded URL an upload will be served at, when porch serves the upload
+        directory: a write grant must cover it as well as the URL posted to (issue 17:
+        ``write@/pub`` posting to ``/pub/`` must not store into ``/incoming/``)."""
+        uploads = self.uploads
+        if request.method not in ("POST", "PUT") or uploads is None:
+            return None
+        base = uploads.base_path
+        if base is None:
+            return None
+        if request.method == "POST" and uploads.is_form(request):
+            return base
+        return base + uploads.raw_name(request.path)
 
     def allowed_methods(self) -> tuple[str, ...]:
         """The methods a file or directory URL accepts."""
@@ -180,7 +210,13 @@ class App:
     def serve_file(self, request: Request, url_path: str, opened: OpenFile) -> Response:
         """A regular file: validators, conditionals, ranges, ?bytes=N, compression;
         ``?download`` adds ``Content-Disposition: attachment`` (docs/webapp.md)."""
-        response = file_response(request, self.root, url_path, opened, self.reading)
+        writable = self.writable.covers(url_path)
+        options = self.reading_writable if writable else self.reading
+        response = file_response(request, self.root, url_path, opened, options)
+        name = url_path.rsplit("/", 1)[-1]
+        policy = self.writable.policy(url_path, content_type(name)) if writable else None
+        if policy is not None:
+            response.headers.set("Content-Security-Policy", policy)
         if "download" in request.query and response.status < 300:
             name = url_path.rsplit("/", 1)[-1]
             response.headers.set("Content-Disposition", attachment_disposition(name))

@@ -97,16 +97,18 @@ class Guard:
         guard lets everything through, and no credentials are ever asked for."""
         return not self.accounts and access_on(self.anonymous, "/") == Access.WRITE
 
-    async def check(self, request: Request) -> str | None:
+    async def check(self, request: Request, also: tuple[str, ...] = ()) -> str | None:
         """Let ``request`` through (returns the user name, or None for anonymous) or raise
-        ``HTTPError`` 401/403."""
+        ``HTTPError`` 401/403. The grant must cover the request's path and every path in
+        ``also`` (where an upload lands)."""
         needed = method_access(request.method)
+        paths = (request.path, *also)
         try:
             credentials = parse_basic(request.headers.get("authorization"))
         except ValueError:
             raise unauthorized("the credentials are malformed") from None
         if credentials is None or not self.accounts:
-            if access_on(self.anonymous, request.path) >= needed:
+            if all(access_on(self.anonymous, path) >= needed for path in paths):
                 return None
             if not self.accounts:
                 raise HTTPError(403, "this is not allowed here")
@@ -115,7 +117,7 @@ class Guard:
         account = await self.authenticate(*credentials)
         if account is None:
             raise unauthorized("wrong user name or password")
-        if access_on(account.grants, request.path) >= needed:
+        if all(access_on(account.grants, path) >= needed for path in paths):
             return account.name
         raise HTTPError(403, f"{account.name} may not {needed.name.lower()} here")
 

@@ -167,6 +167,8 @@ class ReadOptions:
     max_ranges: int = DEFAULT_MAX_RANGES
     compress: bool = True
     compress_min_bytes: int = DEFAULT_COMPRESS_MIN_BYTES
+    # Issue 17: False in writable places, where a client could upload the sibling.
+    precompressed: bool = True
 
 
 @dataclass(slots=True)
@@ -345,7 +347,11 @@ def _respond(
         for name, suffix in PRECOMPRESSED:
             if choose_encoding(accept_encoding, [name]) is None:
                 continue
-            sibling = _sibling(root, url_path, suffix, info, hidden=options.hidden)
+            sibling = (
+                _sibling(root, url_path, suffix, info, hidden=options.hidden)
+                if options.precompressed
+                else None
+            )
             if sibling is not None:
                 to_close.append(sibling)
                 siblings[name] = sibling
