@@ -264,6 +264,13 @@ def add_security_arguments(
     )
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
 def add_hostile_arguments(parser: argparse.ArgumentParser) -> None:
     """Safe on a hostile network (issue 17, docs/security.md)."""
     hostile = parser.add_argument_group("hostile networks (see docs/security.md)")
@@ -281,6 +288,24 @@ def add_hostile_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve uploaded files without the sandboxing Content-Security-Policy, so "
         "uploaded HTML and SVG can run script in porch's origin (only for writers you trust)",
     )
+    hostile.add_argument(
+        "--max-pending-logins",
+        type=_positive(int),
+        default=config.DEFAULT_MAX_PENDING_LOGINS,
+        help="password checks running or waiting at once; more get 503",
+    )
+    hostile.add_argument(
+        "--login-free-failures",
+        type=_non_negative_int,
+        default=config.DEFAULT_LOGIN_FREE_FAILURES,
+        help="failed logins per address or user before back-off (429) starts",
+    )
+    hostile.add_argument(
+        "--login-max-backoff",
+        type=_positive(float),
+        default=config.DEFAULT_LOGIN_MAX_BACKOFF,
+        help="longest back-off in seconds after failed logins (doubles per failure)",
+    )
 
 
 def with_hostile(settings: Config, args: argparse.Namespace) -> Config:
@@ -289,6 +314,9 @@ def with_hostile(settings: Config, args: argparse.Namespace) -> Config:
         settings,
         allowed_hosts=tuple(args.allowed_host),
         trust_uploaded_html=args.trust_uploaded_html,
+        max_pending_logins=args.max_pending_logins,
+        login_free_failures=args.login_free_failures,
+        login_max_backoff=args.login_max_backoff,
     )
 
 

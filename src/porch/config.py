@@ -40,6 +40,12 @@ DEFAULT_SEND_TIMEOUT = 60.0
 # Safe on a hostile network (issue 17, docs/security.md).
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ()
 """Names answered besides loopback names, IP literals, the bind address and the banner's."""
+DEFAULT_MAX_PENDING_LOGINS = 32
+"""Password checks running or waiting at once; one more gets 503 (porch.app.logins)."""
+DEFAULT_LOGIN_FREE_FAILURES = 5
+"""Failed logins per address or user name before back-off starts."""
+DEFAULT_LOGIN_MAX_BACKOFF = 60.0
+"""The longest back-off, in seconds, after repeated failures (it doubles per failure)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,3 +111,7 @@ class Config:
     # Files in writable places (the served upload directory) go out with
     # ``Content-Security-Policy: sandbox`` unless this is set (porch.app.inert).
     trust_uploaded_html: bool = False
+    # Login floods (porch.app.logins).
+    max_pending_logins: int = DEFAULT_MAX_PENDING_LOGINS
+    login_free_failures: int = DEFAULT_LOGIN_FREE_FAILURES
+    login_max_backoff: float = DEFAULT_LOGIN_MAX_BACKOFF

@@ -17,7 +17,7 @@ import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
-from porch.app.auth import Guard
+from porch.app.auth import MAX_CONCURRENT_CHECKS, Guard
 from porch.app.files import (
     OpenFile,
     ReadOptions,
@@ -30,6 +30,7 @@ from porch.app.files import (
 from porch.app.hosts import allowed_hosts, check_host
 from porch.app.inert import WritablePlaces
 from porch.app.listing import STATIC_PREFIX, UploadForm, listing_response
+from porch.app.logins import LoginGuard
 from porch.app.pages import error_response
 from porch.app.paths import OpenCache, resolve, url_segments
 from porch.app.qr import QR_PATH, qr_response
@@ -59,7 +60,16 @@ class App:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.root = config.root
-        self.guard = Guard(config.accounts, config.anonymous)
+        self.guard = Guard(
+            config.accounts,
+            config.anonymous,
+            logins=LoginGuard(
+                max_pending=config.max_pending_logins,
+                concurrent=MAX_CONCURRENT_CHECKS,
+                free_failures=config.login_free_failures,
+                max_backoff=config.login_max_backoff,
+            ),
+        )
         self.routes = Routes()
         self.templates = UserTemplates(self.root, hidden=config.hidden)
         self.allowed_hosts = allowed_hosts(config)  # DNS rebinding (issue 17)

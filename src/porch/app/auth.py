@@ -11,11 +11,12 @@ with ``argon2``'s verify, which compares in constant time. The user name is comp
 ``hmac.compare_digest`` against every account, and an unknown name is still verified against a
 dummy hash, so the time taken does not tell whether a name exists. Argon2 is deliberately slow
 (tens of milliseconds and 64 MiB per check at the default parameters): checks run in a worker
-thread pool of ``MAX_CONCURRENT_CHECKS`` threads of its own, so a flood of guesses queues instead of
-exhausting memory or blocking the event loop. A successful check is remembered under a keyed
-hash of (user, password) with a key made at start, so a browser that resends credentials on
-every request costs one Argon2 verification, not one per request; failures are never
-remembered, so every guess pays full price.
+thread pool of ``MAX_CONCURRENT_CHECKS`` threads of its own, behind a bounded queue that drops
+checks for clients that have gone, with back-off after failures (porch.app.logins), so a
+flood of guesses neither exhausts memory, nor blocks the event loop, nor delays real users.
+A successful check is remembered under a keyed hash of (user, password) with a key made at
+start, so a browser that resends credentials on every request costs one Argon2 verification,
+not one per request; failures are never remembered, so every guess pays full price.
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ from typing import Final
 
 import argon2
 
+from porch.app.logins import LoginGuard
+from porch.config import (
+    DEFAULT_LOGIN_FREE_FAILURES,
+    DEFAULT_LOGIN_MAX_BACKOFF,
+    DEFAULT_MAX_PENDING_LOGINS,
+)
 from porch.http import HTTPError, Request
 from porch.http.auth import (
     WWW_AUTHENTICATE,
@@ -80,8 +87,19 @@ def unauthorized(detail: str) -> HTTPError:
 class Guard:
     """The access rules of one server: accounts and what anonymous clients may do."""
 
-    def __init__(self, accounts: tuple[Account, ...], anonymous: tuple[Grant, ...]) -> None:
+    def __init__(
+        self,
+        accounts: tuple[Account, ...],
+        anonymous: tuple[Grant, ...],
+        logins: LoginGuard | None = None,
+    ) -> None:
         self.accounts = accounts
+        self.logins = logins or LoginGuard(
+            max_pending=DEFAULT_MAX_PENDING_LOGINS,
+            concurrent=MAX_CONCURRENT_CHECKS,
+            free_failures=DEFAULT_LOGIN_FREE_FAILURES,
+            max_backoff=DEFAULT_LOGIN_MAX_BACKOFF,
+        )
         self.anonymous = anonymous
         # Same cost parameters as the first account's hash, so an unknown name costs as much.
         self._dummy_hash = accounts[0].password_hash if accounts else ""
@@ -114,15 +132,24 @@ class Guard:
                 raise HTTPError(403, "this is not allowed here")
             verb = "change" if needed == Access.WRITE else "see"
             raise unauthorized(f"log in to {verb} this")
-        account = await self.authenticate(*credentials)
+        user = credentials[0]
+        self.logins.refuse_if_closed(request, user)
+        account = await self.authenticate(*credentials, request=request)
         if account is None:
+            self.logins.failed(request, user)
             raise unauthorized("wrong user name or password")
+        self.logins.succeeded(request, user)
         if all(access_on(account.grants, path) >= needed for path in paths):
             return account.name
         raise HTTPError(403, f"{account.name} may not {needed.name.lower()} here")
 
-    async def authenticate(self, user: str, password: str) -> Account | None:
-        """The account whose name and password match, or None (in about the same time)."""
+    async def authenticate(
+        self, user: str, password: str, request: Request | None = None
+    ) -> Account | None:
+        """The account whose name and password match, or None (in about the same time).
+
+        With ``request``, the Argon2 check waits its turn in the login queue (503 when it is
+        full; dropped when the client has gone: porch.app.logins)."""
         found: Account | None = None
         for account in self.accounts:
             if hmac.compare_digest(account.name.encode(), user.encode()):
@@ -135,7 +162,11 @@ class Guard:
             return found
         target = found.password_hash if found is not None else self._dummy_hash
         loop = asyncio.get_running_loop()
-        matched = await loop.run_in_executor(self._checker, verify_password, target, password)
+
+        async def check() -> bool:
+            return await loop.run_in_executor(self._checker, verify_password, target, password)
+
+        matched = await (check() if request is None else self.logins.queue.run(request, check))
         if found is None or not matched:
             return None
         self._remembered[digest] = found.password_hash

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from porch.http.errors import HTTPError
@@ -12,6 +12,10 @@ from porch.http.headers import Headers
 async def _no_body() -> AsyncIterator[bytes]:
     return
     yield b""  # pragma: no cover - makes this an async generator
+
+
+def _connected() -> bool:
+    return False
 
 
 @dataclass(slots=True)
@@ -25,7 +29,9 @@ class Request:
     consumed at most once, and raises ``HTTPError`` (400, 408, 413) when the body is malformed,
     too slow or too large. ``root_path`` is the prefix the app is mounted under when it runs
     inside another ASGI application (``""`` on porch's own server): links and redirects that
-    the app builds from ``path`` put it in front.
+    the app builds from ``path`` put it in front. ``is_disconnected()`` is True once the
+    client has gone (set by the front end that knows: porch's server; others never say so),
+    so costly work for nobody can be skipped (porch.app.logins).
     """
 
     method: str
@@ -38,6 +44,7 @@ class Request:
     body: AsyncIterable[bytes] = field(default_factory=_no_body)
     scheme: str = "http"
     root_path: str = ""
+    is_disconnected: Callable[[], bool] = _connected
 
     @property
     def content_length(self) -> int | None:

@@ -319,6 +319,10 @@ class Connection(asyncio.Protocol):
             self._close()
         return True
 
+    def is_lost(self) -> bool:
+        """True once the client's connection is gone (``Request.is_disconnected``)."""
+        return self.lost
+
     def pause_writing(self) -> None:
         self.writable.clear()
 
@@ -423,6 +427,7 @@ class Connection(asyncio.Protocol):
             )
             if isinstance(refused, ProtocolError):
                 keep_alive = False
+        request.is_disconnected = self.is_lost  # issue 17: no work for a client that left
         self._enqueue(_Job(request, body, keep_alive, error))
         if isinstance(error, ProtocolError):
             self.closing = True
@@ -608,7 +613,14 @@ class Connection(asyncio.Protocol):
         # and then its 400).
         if (self.closing and len(self.pipeline) <= 1) or self.state.shutting_down:
             keep_alive = False
-        sent = await self._send(request, response, keep_alive)
+        if self.lost:
+            # The client left while the app worked: nothing to write to (a closed uvloop
+            # transport raises on write), but the access log still records the answer.
+            await _close_iterator_or_file(response)
+            sent = 0
+            keep_alive = False
+        else:
+            sent = await self._send(request, response, keep_alive)
         if self.framing_broken:
             keep_alive = False
         self.state.total_requests += 1
@@ -779,6 +791,15 @@ class Connection(asyncio.Protocol):
             self._arm(LINGER_SECONDS, self.transport.close)
             return
         self.transport.close()
+
+
+async def _close_iterator_or_file(response: Response) -> None:
+    body = response.body
+    if isinstance(body, FileBody):
+        if body.fd is not None:
+            os.close(body.fd)
+    elif not isinstance(body, bytes):
+        await _close_iterator(body)
 
 
 async def _close_iterator(body: AsyncIterator[bytes]) -> None:
