@@ -58,6 +58,16 @@ def parse_size(text: str) -> int:
 parse_size.__name__ = "size"
 
 
+def parse_upload_size(text: str) -> int | None:
+    """``parse_size``, or None for ``unlimited`` (issue 17: the default is a limit)."""
+    if text.strip().lower() in ("unlimited", "none"):
+        return None
+    return parse_size(text)
+
+
+parse_upload_size.__name__ = "size"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; every limit has a flag, every flag a default from ``porch.config``."""
     parser = argparse.ArgumentParser(
@@ -182,9 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     uploads.add_argument(
         "--max-upload-size",
         metavar="SIZE",
-        type=parse_size,
+        type=parse_upload_size,
         default=config.DEFAULT_MAX_UPLOAD_SIZE,
-        help="413 for request bodies over this many bytes (suffixes K, M, G); default: no limit",
+        help="413 for request bodies over this many bytes (suffixes K, M, G; 'unlimited')",
     )
     reading = parser.add_argument_group("reading files: ranges and compression")
     reading.add_argument(

@@ -24,9 +24,11 @@ DEFAULT_SHUTDOWN_GRACE = 5.0
 DEFAULT_MAX_PIPELINE = 32
 DEFAULT_WORKERS = 1
 DEFAULT_MAX_QUERY_FIELDS = 1000
-# Uploads (docs/uploads.md): off unless an upload directory is given; no size limit by default.
+# Uploads (docs/uploads.md): off unless an upload directory is given.
 DEFAULT_UPLOAD_DIR: Path | None = None
-DEFAULT_MAX_UPLOAD_SIZE: int | None = None
+DEFAULT_MAX_UPLOAD_SIZE: int | None = 10 * 1024**3
+"""10 GiB (issue 17; docs/limits.md says why): a disk image or a long video fits, while one
+client cannot fill the disk with a single request. ``--max-upload-size unlimited``: None."""
 
 # Reading files (issue 3): ranges and compression.
 DEFAULT_MAX_RANGES = 100

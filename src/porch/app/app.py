@@ -188,6 +188,8 @@ class App:
             raise HTTPError(404, "not found") from None
         if stat.S_ISDIR(info.st_mode):
             return self.serve_directory(request, str(real))
+        if request.path.endswith("/"):
+            raise HTTPError(404, "not found: a file's URL has no trailing slash")
         path = str(real)
         fd, info = open_regular(path)
         self.opened.remember(request.path, path, info)

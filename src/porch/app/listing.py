@@ -26,6 +26,7 @@ from pathlib import Path
 
 import markupsafe
 
+from porch.app.invisible import is_invisible, show_invisible
 from porch.app.listingcache import LISTINGS
 from porch.app.pages import ENVIRONMENT
 from porch.app.paths import listable, url_segments
@@ -125,7 +126,8 @@ def sort_entries(entries: list[Entry], key: str = "name", order: str = "asc") ->
 
 def escape_text(name: str) -> str:
     """A name for the one-name-per-line text format: control characters (C0, DEL, C1, and the
-    Unicode line and paragraph separators) become ``\\xNN`` / ``\\uNNNN``, so a name can never
+    Unicode line and paragraph separators) become ``\\xNN`` / ``\\uNNNN``, as do bidi and
+    zero-width controls (porch.app.invisible), so a name can never
     break a line or smuggle terminal escapes. Backslashes need no escaping: porch never lists
     a name containing one (no URL could fetch it)."""
     if name.isprintable():  # the common case, checked in C; no character below needs escaping
@@ -137,6 +139,8 @@ def escape_text(name: str) -> str:
             out.append(f"\\x{code:02x}")
         elif code in (0x2028, 0x2029):
             out.append(f"\\u{code:04x}")
+        elif is_invisible(char):
+            out.append(show_invisible(char))
         else:
             out.append(char)
     return "".join(out)
@@ -210,7 +214,7 @@ def _rows_html(entries: list[Entry]) -> str:
                 kind="dir",
                 type="dir",
                 href=href + "/",
-                name=html.escape(e.name + "/"),
+                name=html.escape(show_invisible(e.name) + "/"),
                 bytes="",
                 size="—",
                 iso=iso,
@@ -218,7 +222,7 @@ def _rows_html(entries: list[Entry]) -> str:
                 actions="",
             )
         else:
-            name = html.escape(e.name)
+            name = html.escape(show_invisible(e.name))
             row = _ROW.format(
                 kind="file",
                 type=file_type(e.name),
@@ -274,7 +278,11 @@ def render_json(entries: list[Entry]) -> str:
         }
         for e in entries
     ]
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if text.isprintable():
+        return text
+    # Same JSON value, but bidi and zero-width controls written as \\u escapes.
+    return "".join(show_invisible(char) if is_invisible(char) else char for char in text)
 
 
 def render_html(
@@ -299,7 +307,7 @@ def render_html(
     href = prefix + "/"
     for name in names:
         href += urllib.parse.quote(name, safe="") + "/"
-        crumbs.append((name, href))
+        crumbs.append((show_invisible(name), href))
     columns = []
     for column, label in (("name", "Name"), ("size", "Size"), ("modified", "Modified")):
         active = column == key
@@ -315,7 +323,7 @@ def render_html(
         )
     template = ENVIRONMENT.get_template("listing.html")
     return template.render(
-        title="/" + "".join(n + "/" for n in names),
+        title="/" + "".join(show_invisible(n) + "/" for n in names),
         crumbs=crumbs,
         parent="../" if names else None,
         rows=markupsafe.Markup(_rows_html(entries)),  # noqa: S704 (escaped in _rows_html)

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Final
 
 from porch.app.inert import check_served_upload_name
+from porch.app.invisible import has_invisible
 from porch.app.multipart import PartData, PartEnd, PartStart, form_boundary, form_parts
 from porch.app.pages import json_response
 from porch.app.paths import check_name as check_url_name
@@ -76,6 +77,8 @@ def check_name(name: str) -> str:
         raise HTTPError(400, "an uploaded file name cannot start with '.'")
     if any(unicodedata.category(char) == "Cc" for char in name):
         raise HTTPError(400, "control characters are not allowed in a file name")
+    if has_invisible(name):
+        raise HTTPError(400, "bidi and zero-width controls are not allowed in a file name")
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         raise HTTPError(400, f"the file name is longer than {MAX_NAME_BYTES} bytes")
     check_url_name(name, hidden=True)  # hidden names were refused above

@@ -51,6 +51,7 @@ from porch.http import (
     body_allowed,
     body_length,
     build_request,
+    check_version,
     format_http_date,
     is_token,
     plain_error,
@@ -402,6 +403,7 @@ class Connection(asyncio.Protocol):
             client, scheme = forwarded_origin(client, scheme, headers, self.state.trusted_proxies)
         error: HTTPError | None = None
         try:
+            check_version(version)  # issue 17: no version, or HTTP/2.0 -> 400/505
             request = build_request(
                 method,
                 target,
