@@ -299,6 +299,18 @@ def add_hostile_arguments(parser: argparse.ArgumentParser) -> None:
         "uploaded HTML and SVG can run script in porch's origin (only for writers you trust)",
     )
     hostile.add_argument(
+        "--template-timeout",
+        type=_positive(float),
+        default=config.DEFAULT_TEMPLATE_SECONDS,
+        help="seconds a user template (NAME.j2) may render before it ends in a 500",
+    )
+    hostile.add_argument(
+        "--template-max-bytes",
+        type=parse_size,
+        default=config.DEFAULT_TEMPLATE_MAX_BYTES,
+        help="largest page a user template may render before it ends in a 500",
+    )
+    hostile.add_argument(
         "--max-pending-logins",
         type=_positive(int),
         default=config.DEFAULT_MAX_PENDING_LOGINS,
@@ -324,6 +336,8 @@ def with_hostile(settings: Config, args: argparse.Namespace) -> Config:
         settings,
         allowed_hosts=tuple(args.allowed_host),
         trust_uploaded_html=args.trust_uploaded_html,
+        template_seconds=args.template_timeout,
+        template_max_bytes=args.template_max_bytes,
         max_pending_logins=args.max_pending_logins,
         login_free_failures=args.login_free_failures,
         login_max_backoff=args.login_max_backoff,

@@ -42,6 +42,10 @@ DEFAULT_SEND_TIMEOUT = 60.0
 # Safe on a hostile network (issue 17, docs/security.md).
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ()
 """Names answered besides loopback names, IP literals, the bind address and the banner's."""
+DEFAULT_TEMPLATE_SECONDS = 5.0
+"""Longest a user template may render (then 500); it renders in a worker thread."""
+DEFAULT_TEMPLATE_MAX_BYTES = 16 * 1024 * 1024
+"""Largest page a user template may render (then 500)."""
 DEFAULT_MAX_PENDING_LOGINS = 32
 """Password checks running or waiting at once; one more gets 503 (porch.app.logins)."""
 DEFAULT_LOGIN_FREE_FAILURES = 5
@@ -113,6 +117,9 @@ class Config:
     # Files in writable places (the served upload directory) go out with
     # ``Content-Security-Policy: sandbox`` unless this is set (porch.app.inert).
     trust_uploaded_html: bool = False
+    # User templates' budget (porch.app.usertemplates).
+    template_seconds: float = DEFAULT_TEMPLATE_SECONDS
+    template_max_bytes: int = DEFAULT_TEMPLATE_MAX_BYTES
     # Login floods (porch.app.logins).
     max_pending_logins: int = DEFAULT_MAX_PENDING_LOGINS
     login_free_failures: int = DEFAULT_LOGIN_FREE_FAILURES

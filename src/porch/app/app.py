@@ -31,6 +31,7 @@ from porch.app.hosts import allowed_hosts, check_host
 from porch.app.inert import WritablePlaces
 from porch.app.listing import STATIC_PREFIX, UploadForm, listing_response
 from porch.app.logins import LoginGuard
+from porch.app.offload import offload, use_short_switch_interval
 from porch.app.pages import error_response
 from porch.app.paths import OpenCache, resolve, url_segments
 from porch.app.qr import QR_PATH, qr_response
@@ -48,6 +49,8 @@ STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
 STATIC_FILES = frozenset(name for name in os.listdir(STATIC_DIR) if not name.startswith("."))
 
 READ_METHODS = ("GET", "HEAD")
+COMPRESS_ON_LOOP_BYTES = 64 * 1024
+"""Generated bodies up to this size are gzipped on the loop (well under a millisecond)."""
 
 
 class App:
@@ -71,7 +74,12 @@ class App:
             ),
         )
         self.routes = Routes()
-        self.templates = UserTemplates(self.root, hidden=config.hidden)
+        self.templates = UserTemplates(
+            self.root,
+            hidden=config.hidden,
+            seconds=config.template_seconds,
+            max_bytes=config.template_max_bytes,
+        )
         self.allowed_hosts = allowed_hosts(config)  # DNS rebinding (issue 17)
         self.uploads = (
             Uploads(config, self.allowed_hosts) if config.upload_dir is not None else None
@@ -89,6 +97,7 @@ class App:
         )
         self.reading_writable = dataclasses.replace(self.reading, precompressed=False)
         self.opened = OpenCache()  # the hot path past resolve (porch.app.paths explains)
+        use_short_switch_interval()  # the loop shares the GIL with worker threads (issue 17)
         install_routes(self)  # raises RouteLoadError: porch.cli reports it and exits 2
 
     def route(
@@ -151,12 +160,12 @@ class App:
         """Route ``request`` to what answers it; raises ``HTTPError`` for refusals."""
         response = await self.routes.dispatch(request)
         if response is None:
-            response = self.templates.dispatch(request)
+            response = await self.templates.adispatch(request)
         if response is not None:
             return response
         method = request.method
         if method in READ_METHODS:
-            return self.serve_path(request)
+            return await self.serve_path(request)
         if method in ("POST", "PUT") and self.uploads is not None:
             return await self.uploads.handle(request)
         allowed = ", ".join(self.allowed_methods())
@@ -164,7 +173,7 @@ class App:
             return Response(204, Headers([("Allow", allowed)]))
         raise HTTPError(405, f"{method} is not allowed here", {"Allow": allowed})
 
-    def serve_path(self, request: Request) -> Response:
+    async def serve_path(self, request: Request) -> Response:
         """GET/HEAD of a file or directory under the root."""
         if request.path.startswith(STATIC_PREFIX):
             return self.serve_static(request)
@@ -187,7 +196,7 @@ class App:
             # A segment over the file system's NAME_MAX: no such file can exist.
             raise HTTPError(404, "not found") from None
         if stat.S_ISDIR(info.st_mode):
-            return self.serve_directory(request, str(real))
+            return await self.serve_directory(request, str(real))
         if request.path.endswith("/"):
             raise HTTPError(404, "not found: a file's URL has no trailing slash")
         path = str(real)
@@ -195,7 +204,7 @@ class App:
         self.opened.remember(request.path, path, info)
         return self.serve_file(request, request.path, OpenFile(path, fd, info))
 
-    def serve_directory(self, request: Request, real: str) -> Response:
+    async def serve_directory(self, request: Request, real: str) -> Response:
         """A directory: redirect to the slash form, then index.html, then a listing."""
         if not request.path.endswith("/"):
             return self.redirect_to_slash(request)
@@ -203,7 +212,7 @@ class App:
         try:
             fd, info = open_regular(index)
         except HTTPError:
-            return self.list_directory(request, real)
+            return await self.list_directory(request, real)
         return self.serve_file(request, request.path + "index.html", OpenFile(index, fd, info))
 
     def redirect_to_slash(self, request: Request) -> Response:
@@ -234,9 +243,10 @@ class App:
             response.headers.set("Content-Disposition", attachment_disposition(name))
         return response
 
-    def list_directory(self, request: Request, real: str) -> Response:
-        """A directory without index.html: text, HTML or JSON (porch.app.listing)."""
-        response = listing_response(
+    async def list_directory(self, request: Request, real: str) -> Response:
+        """A directory without index.html: text, HTML or JSON (porch.app.listing); a large
+        page is gzipped in a worker thread (issue 17: never on the loop)."""
+        response = await listing_response(
             request,
             self.root,
             real,
@@ -244,6 +254,8 @@ class App:
             upload=self.upload_form(request),
             bind_host=self.config.host,
         )
+        if isinstance(response.body, bytes) and len(response.body) > COMPRESS_ON_LOOP_BYTES:
+            return await offload(compress_response, request, response, self.reading)
         return compress_response(request, response, self.reading)
 
     def upload_form(self, request: Request) -> UploadForm | None:

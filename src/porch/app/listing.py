@@ -28,11 +28,20 @@ import markupsafe
 
 from porch.app.invisible import is_invisible, show_invisible
 from porch.app.listingcache import LISTINGS
+from porch.app.offload import offload
 from porch.app.pages import ENVIRONMENT
 from porch.app.paths import listable, url_segments
 from porch.app.qr import QR_PATH, share_url, split_host
 from porch.app.security import PAGE_CSP
-from porch.app.sharepiece import NOTE_END, NOTE_START, SHARE_MARK, fill_page, split_page
+from porch.app.sharepiece import (
+    NOTE_END,
+    NOTE_START,
+    SHARE_MARK,
+    PagePieces,
+    fill_page,
+    page_size,
+    split_page,
+)
 from porch.app.usertemplates import served_name
 from porch.http import Headers, HTTPError, Request, Response, negotiate
 from porch.share import is_loopback_host
@@ -41,6 +50,9 @@ FORMATS = {"text": "text/plain", "html": "text/html", "json": "application/json"
 OFFERS = ("text/plain", "text/html", "application/json")
 SORT_KEYS = ("name", "size", "modified")
 ORDERS = ("asc", "desc")
+FILL_ON_LOOP_BYTES = 1024 * 1024
+"""Cached pages up to this size get their share URL joined in on the loop (a memory copy of
+under a millisecond); larger ones in a worker thread."""
 STATIC_PREFIX = "/-/static/"
 """URL prefix reserved for porch's own assets (the listing's stylesheet); see docs/reading.md."""
 
@@ -345,7 +357,7 @@ def render_html(
     )
 
 
-def listing_response(
+async def listing_response(
     request: Request,
     root: Path,
     directory: str,
@@ -357,7 +369,9 @@ def listing_response(
     """The listing of ``directory`` (real, under ``root``) for ``request`` in its format;
     the HTML page offers uploads per ``upload`` and a QR code for porch bound to ``bind_host``.
 
-    Raises ``HTTPError(400)`` for an unknown ``format``, ``sort`` or ``order`` value.
+    Raises ``HTTPError(400)`` for an unknown ``format``, ``sort`` or ``order`` value. A listing
+    not in the cache is read and rendered in a worker thread (porch.app.offload): 50,000
+    entries take over a second, which the event loop must not spend (issue 17).
     """
     media, negotiated = choose_format(request)
     key = _choice(request, "sort", SORT_KEYS, "name")
@@ -391,27 +405,51 @@ def listing_response(
     )
     pieces = LISTINGS.get(directory, variant)
     if pieces is None:
-        signature = LISTINGS.signature(directory)
-        entries = sort_entries(read_entries(root, directory, hidden=hidden), key, order)
-        if media == "text/html":
-            text = render_html(
-                request.path,
-                entries,
-                key,
-                order,
-                hidden=hidden,
-                upload=upload,
-                prefix=request.root_path,
-            )
-        elif media == "application/json":
-            text = render_json(entries)
-        else:
-            text = render_text(entries)
-        pieces = split_page(text.encode("utf-8")) if media == "text/html" else (text.encode(),)
-        LISTINGS.put(directory, signature, variant, pieces)
+        pieces = await offload(
+            _render_pieces, request, root, directory, hidden, upload, media, key, order, variant
+        )
     if media == "text/html":
         local = is_loopback_host(split_host(urllib.parse.urlsplit(share).netloc)[0])
-        body = fill_page(pieces, share, local=local)
+        body = (
+            fill_page(pieces, share, local=local)
+            if page_size(pieces) <= FILL_ON_LOOP_BYTES
+            else await offload(fill_page, pieces, share, local)
+        )
     else:
         body = pieces[0]
     return Response(200, headers, body)
+
+
+def _render_pieces(
+    request: Request,
+    root: Path,
+    directory: str,
+    hidden: bool,
+    upload: UploadForm | None,
+    media: str,
+    key: str,
+    order: str,
+    variant: tuple[object, ...],
+) -> PagePieces:
+    """Read, sort and render the listing and remember it (runs in a worker thread).
+
+    When many clients ask for one big listing at once, each request queues a render; the
+    first one caches it and the others find it here instead of rendering again."""
+    cached = LISTINGS.get(directory, variant)
+    if cached is not None:
+        return cached
+    started = time.monotonic()
+    signature = LISTINGS.signature(directory)
+    entries = sort_entries(read_entries(root, directory, hidden=hidden), key, order)
+    if media == "text/html":
+        text = render_html(
+            request.path, entries, key, order, hidden=hidden, upload=upload,
+            prefix=request.root_path,
+        )  # fmt: skip
+    elif media == "application/json":
+        text = render_json(entries)
+    else:
+        text = render_text(entries)
+    pieces = split_page(text.encode("utf-8")) if media == "text/html" else (text.encode(),)
+    LISTINGS.put(directory, signature, variant, pieces, time.monotonic() - started)
+    return pieces

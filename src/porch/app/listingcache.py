@@ -12,7 +12,9 @@ cannot show:
   ``FRESH_SECONDS`` of now is never cached; a change after it was cached moves mtime to
   "now", past any tick the cached version could share.
 * what the directory's mtime does not cover — an entry's own size and time, and where a
-  symlink points: a cached listing lives at most ``TTL_SECONDS``, so those lag by at most
+  symlink points: a cached listing lives at most ``TTL_SECONDS`` (or, for a listing that
+  took long to render, ``COST_FACTOR`` times its rendering time, so that re-rendering one
+  huge folder cannot keep a worker thread busy all the time: issue 17), so those lag by at most
   that (nginx's ``open_file_cache_valid`` makes the same trade at 60 s). The names are never
   stale, and reading a listed name goes through ``resolve`` as always.
 
@@ -25,6 +27,7 @@ Host-dependent share URL out), so no header value can multiply the entries.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import OrderedDict
 from typing import Final
@@ -32,9 +35,11 @@ from typing import Final
 from porch.app.sharepiece import PagePieces, page_size
 
 TTL_SECONDS: Final = 1.0
+COST_FACTOR: Final = 3.0
 FRESH_SECONDS: Final = 1.0
 MAX_ENTRIES: Final = 256
-MAX_BODY_BYTES: Final = 4 * 1024 * 1024
+MAX_BODY_BYTES: Final = 16 * 1024 * 1024
+"""A 50,000-entry page (~15 MB) fits: rendering it costs over a second of CPU (issue 17)."""
 MAX_TOTAL_BYTES: Final = 32 * 1024 * 1024
 """All cached listings together (issue 17: a cache bounded per entry only allowed 1 GiB)."""
 
@@ -55,8 +60,10 @@ class ListingCache:
         self.max_body_bytes = max_body_bytes
         self.max_total_bytes = max_total_bytes
         self.total_bytes = 0
+        # Listings are rendered (and put) in worker threads and read on the loop.
+        self._lock = threading.Lock()
         self._entries: OrderedDict[
-            tuple[str, Signature, tuple[object, ...]], tuple[float, PagePieces]
+            tuple[str, Signature, tuple[object, ...]], tuple[float, float, PagePieces]
         ] = OrderedDict()
 
     def signature(self, directory: str) -> Signature | None:
@@ -76,18 +83,19 @@ class ListingCache:
         if signature is None:
             return None
         key = (directory, signature, variant)
-        found = self._entries.get(key)
-        if found is None:
-            return None
-        stored_at, body = found
-        if time.monotonic() - stored_at > TTL_SECONDS:
-            self._drop(key)
-            return None
-        self._entries.move_to_end(key)
-        return body
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            stored_at, cost, body = found
+            if time.monotonic() - stored_at > max(TTL_SECONDS, COST_FACTOR * cost):
+                self._drop(key)
+                return None
+            self._entries.move_to_end(key)
+            return body
 
     def _drop(self, key: tuple[str, Signature, tuple[object, ...]]) -> None:
-        _, body = self._entries.pop(key)
+        _, _, body = self._entries.pop(key)
         self.total_bytes -= page_size(body)
 
     def put(
@@ -96,29 +104,33 @@ class ListingCache:
         signature: Signature | None,
         variant: tuple[object, ...],
         body: PagePieces,
+        cost: float = 0.0,
     ) -> None:
         """Remember ``body``, rendered from the directory read after ``signature`` was taken
         (so a change during the read leaves a version no later lookup matches). The least
-        recently used listings make room."""
+        recently used listings make room. ``cost``: the seconds it took to make."""
         size = page_size(body)
         if signature is None or size > self.max_body_bytes:
             return
         key = (directory, signature, variant)
-        if key in self._entries:
-            self._drop(key)
-        while self._entries and (
-            len(self._entries) >= self.max_entries or self.total_bytes + size > self.max_total_bytes
-        ):
-            self._drop(next(iter(self._entries)))
-        self._entries[key] = (time.monotonic(), body)
-        self.total_bytes += size
+        with self._lock:
+            if key in self._entries:
+                self._drop(key)
+            while self._entries and (
+                len(self._entries) >= self.max_entries
+                or self.total_bytes + size > self.max_total_bytes
+            ):
+                self._drop(next(iter(self._entries)))
+            self._entries[key] = (time.monotonic(), cost, body)
+            self.total_bytes += size
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def clear(self) -> None:
-        self._entries.clear()
-        self.total_bytes = 0
+        with self._lock:
+            self._entries.clear()
+            self.total_bytes = 0
 
 
 LISTINGS = ListingCache()

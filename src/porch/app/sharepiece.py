@@ -42,7 +42,7 @@ def split_page(body: bytes) -> PagePieces:
         rest = rest[at + len(mark) :]
 
 
-def fill_page(pieces: PagePieces, share: str, *, local: bool) -> bytes:
+def fill_page(pieces: PagePieces, share: str, local: bool) -> bytes:
     """The page for one request: ``share`` where it goes, the note only when ``local``."""
     share_bytes = html.escape(share).encode()
     share_mark, start, end = _MARKS

@@ -45,7 +45,9 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from porch.app.files import content_type, open_regular
+from porch.app.offload import BudgetExceeded, run_bounded
 from porch.app.paths import resolve, url_segments
+from porch.config import DEFAULT_TEMPLATE_MAX_BYTES, DEFAULT_TEMPLATE_SECONDS
 from porch.http import Headers, HTTPError, Request, Response
 
 log = logging.getLogger("porch.app.templates")
@@ -211,9 +213,18 @@ def _template_location(error: BaseException, root: str) -> str:
 class UserTemplates:
     """The templates under one ROOT: lookup, sandboxed rendering, caching."""
 
-    def __init__(self, root: Path, *, hidden: bool) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        hidden: bool,
+        seconds: float = DEFAULT_TEMPLATE_SECONDS,
+        max_bytes: int = DEFAULT_TEMPLATE_MAX_BYTES,
+    ) -> None:
         self.root = root
         self.hidden = hidden
+        self.seconds = seconds
+        self.max_bytes = max_bytes
         self.environment = StrictSandbox(
             loader=RootLoader(root, hidden=hidden),
             autoescape=autoescape_for,
@@ -277,7 +288,29 @@ class UserTemplates:
         if found is None:
             return None
         name, served = found
-        text = self.render(name, self.context(request))
+        return self._response(served, self.render(name, self.context(request)))
+
+    async def adispatch(self, request: Request) -> Response | None:
+        """``dispatch``, with the rendering in a worker thread under the time and size
+        budget (issue 17): a slow template never holds the event loop, and one that runs
+        past ``seconds`` or ``max_bytes`` ends in a 500 that says so (and is logged)."""
+        if request.method not in ("GET", "HEAD"):
+            return None
+        found = self.find(request.path)
+        if found is None:
+            return None
+        name, served = found
+        variables = self.context(request)
+        try:
+            text = await run_bounded(lambda: self.render(name, variables), self.seconds)
+        except BudgetExceeded:
+            log.error("template %s took longer than %s s: stopped", name, self.seconds)
+            raise HTTPError(
+                500, f"this page's template took longer than {self.seconds:g} s to render"
+            ) from None
+        return self._response(served, text)
+
+    def _response(self, served: str, text: str) -> Response:
         headers = Headers(
             [
                 ("Content-Type", content_type(served)),
@@ -298,6 +331,21 @@ class UserTemplates:
         variables["request"] = RequestView.of(request)
         return variables
 
+    def _generate(self, template: jinja2.Template, variables: dict[str, Any]) -> str:
+        """The rendered text, piece by piece, refusing (500) past ``max_bytes``."""
+        parts: list[str] = []
+        size = 0
+        for piece in template.generate(variables):
+            size += len(piece) if piece.isascii() else len(piece.encode("utf-8"))
+            if size > self.max_bytes:
+                log.error("template %s rendered over %d bytes: stopped", template.name,
+                          self.max_bytes)  # fmt: skip
+                raise HTTPError(
+                    500, f"this page's template rendered more than {self.max_bytes} bytes"
+                )
+            parts.append(piece)
+        return "".join(parts)
+
     def render(self, name: str, variables: dict[str, Any]) -> str:
         """Render template ``name``; every failure is logged with its place and becomes a 500
         whose page names neither the file nor its source."""
@@ -313,7 +361,11 @@ class UserTemplates:
             log.exception("cannot load template %s", name)
             raise HTTPError(500, "this page's template has an error") from None
         try:
-            return template.render(variables)
+            return self._generate(template, variables)
+        except BudgetExceeded:
+            raise
+        except HTTPError:
+            raise
         except jinja2.TemplateSyntaxError as error:
             log.error(
                 "template syntax error in %s line %s (rendering %s): %s",
