@@ -74,6 +74,9 @@ RESERVED_NAMES = frozenset({"request", "params", "params_all"})
 
 CANDIDATE_CACHE_ENTRIES = 4096
 """URL paths whose template candidate ``UserTemplates.find`` keeps worked out."""
+CANDIDATE_CACHE_PATH_BYTES = 512
+"""Longer URL paths are worked out each time, not kept (issue 17: the cache's bytes stay
+bounded, about 4096 x 3 x 512, whatever paths clients send)."""
 
 
 def is_template_source(name: str) -> bool:
@@ -242,9 +245,10 @@ class UserTemplates:
         candidate = self._candidates.get(url_path)
         if candidate is None:
             candidate = self._candidate(url_path)
-            if len(self._candidates) >= CANDIDATE_CACHE_ENTRIES:
-                self._candidates.clear()
-            self._candidates[url_path] = candidate
+            if len(url_path) <= CANDIDATE_CACHE_PATH_BYTES:
+                if len(self._candidates) >= CANDIDATE_CACHE_ENTRIES:
+                    self._candidates.clear()
+                self._candidates[url_path] = candidate
         if not candidate:
             return None
         joined, name, served = candidate
