@@ -142,10 +142,12 @@ class Measurement:
         return self.result.mb_per_s if metric == "MB/s" else self.result.requests_per_s
 
     @property
-    def cpu_per_10k(self) -> float | None:
+    def cpu_us_per_request(self) -> float | None:
+        """The server's CPU time (user + system, whole process tree) per request, in µs:
+        what the shared machine disturbs far less than req/s."""
         if self.result is None or self.cpu_s is None or self.result.requests == 0:
             return None
-        return self.cpu_s / self.result.requests * 10_000
+        return self.cpu_s / self.result.requests * 1e6
 
 
 @dataclass
@@ -271,7 +273,7 @@ def summary_rows(run: Run) -> tuple[list[str], list[list[str]]]:
 
 def detail_rows(run: Run) -> tuple[list[str], list[list[str]]]:
     """One row per scenario and server: every figure wrk and /proc gave."""
-    header = ["scenario", "server", "req/s", "MB/s", "p50", "p99", "errors", "CPU s / 10k req"]
+    header = ["scenario", "server", "req/s", "MB/s", "p50", "p99", "errors", "CPU µs/req"]
     rows = []
     for scenario in run.scenarios:
         for server in run.servers:
@@ -281,7 +283,7 @@ def detail_rows(run: Run) -> tuple[list[str], list[list[str]]]:
                 rows.append([scenario.name, server, why, "", "", "", "", ""])
                 continue
             r = m.result
-            cpu = m.cpu_per_10k
+            cpu = m.cpu_us_per_request
             rows.append(
                 [
                     scenario.name,
@@ -291,9 +293,37 @@ def detail_rows(run: Run) -> tuple[list[str], list[list[str]]]:
                     format_latency(r.p50_us),
                     format_latency(r.p99_us),
                     r.error_text(),
-                    "n/a" if cpu is None else f"{cpu:.2f}",
+                    "n/a" if cpu is None else f"{cpu:.1f}",
                 ]
             )
+    return header, rows
+
+
+PROBE = "bare probe"
+"""The server row that is the Python ceiling (bench/probe.py): porch's CPU is compared to it."""
+
+
+def cpu_rows(run: Run) -> tuple[list[str], list[list[str]]]:
+    """Scenario x server CPU µs per request, then porch's CPU over the bare probe's and over
+    nginx's (lower is better; 1.30 means 30% more CPU per request than the probe)."""
+    ours = porch_servers(run)
+    baselines = [name for name in (PROBE, "nginx") if name in run.servers]
+    header = ["scenario", *run.servers]
+    header += [f"{mine} CPU ÷ {base}" for mine in ours for base in baselines]
+    rows = []
+    for scenario in run.scenarios:
+        row = [scenario.name]
+        for server in run.servers:
+            cpu = run.measurement(server, scenario.name).cpu_us_per_request
+            row.append("n/a" if cpu is None else f"{cpu:.1f}")
+        for mine in ours:
+            for base in baselines:
+                value = ratio(
+                    run.measurement(mine, scenario.name).cpu_us_per_request,
+                    run.measurement(base, scenario.name).cpu_us_per_request,
+                )
+                row.append(format_ratio(value))
+        rows.append(row)
     return header, rows
 
 
@@ -312,9 +342,11 @@ def memory_rows(run: Run) -> tuple[list[str], list[list[str]]]:
         f"RSS during {big} upload (idle before)",
         f"{big} upload",
         "upload ÷ lighttpd",
+        "upload ÷ nginx",
     ]
     rows = []
     baseline = run.memory.get("lighttpd", MemoryFigures()).upload_mb_per_s
+    nginx = run.memory.get("nginx", MemoryFigures()).upload_mb_per_s
     for server in [*run.servers, *(name for name in run.memory if name not in run.servers)]:
         mem = run.memory.get(server, MemoryFigures())
         conns = format_bytes(mem.idle_connections)
@@ -337,6 +369,9 @@ def memory_rows(run: Run) -> tuple[list[str], list[list[str]]]:
                 upload_rss,
                 upload,
                 format_ratio(ratio(mem.upload_mb_per_s, baseline))
+                if server.startswith("porch")
+                else "",
+                format_ratio(ratio(mem.upload_mb_per_s, nginx))
                 if server.startswith("porch")
                 else "",
             ]
@@ -378,6 +413,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         "Range 64 KiB of 100 MiB -c64",
         "/100m.bin",
         headers=(("Range", f"bytes={RANGE_START}-{RANGE_START + 64 * KIB - 1}"),),
+        expect=206,
+    ),
+    Scenario(
+        "Range 1 KiB of 64 KiB -c64",
+        "/64k.bin",
+        headers=(("Range", "bytes=1024-2047"),),
         expect=206,
     ),
     Scenario("304 If-None-Match -c64", "/1k.bin", expect=304, validator="etag"),

@@ -38,11 +38,13 @@ if __package__ in (None, ""):
 from bench.harness import (
     GIB,
     MIB,
+    PROBE,
     SCENARIOS,
     Measurement,
     MemoryFigures,
     Run,
     Scenario,
+    cpu_rows,
     detail_rows,
     failures,
     markdown_table,
@@ -86,6 +88,7 @@ SERVERS: tuple[ServerSpec, ...] = (
         only=("1 KiB keep-alive -c64", "1 KiB -c1"),
     ),
     ServerSpec("nginx", "nginx"),
+    ServerSpec(PROBE, "probe"),
     ServerSpec("porch.asgi uvicorn", "porch-asgi-uvicorn"),
     ServerSpec("porch.asgi granian", "porch-asgi-granian"),
     ServerSpec("uvicorn+starlette", "uvicorn"),
@@ -94,6 +97,7 @@ SERVERS: tuple[ServerSpec, ...] = (
 UPLOADERS: tuple[ServerSpec, ...] = (
     ServerSpec("porch asyncio", "porch", loop="asyncio", uploads=True),
     ServerSpec("porch uvloop", "porch", loop="uvloop", uploads=True),
+    ServerSpec("nginx", "nginx", uploads=True),
     ServerSpec("lighttpd", "lighttpd", uploads=True),
 )
 APT_PACKAGES = {"wrk": "wrk", "nginx": "nginx-light", "lighttpd": "lighttpd"}
@@ -452,6 +456,7 @@ def render(
 ) -> str:
     summary = markdown_table(*summary_rows(run))
     detail = markdown_table(*detail_rows(run))
+    cpu = markdown_table(*cpu_rows(run))
     mem = markdown_table(*memory_rows(run))
     machine_rows = [[key, value] for key, value in info.items()]
     errors = failures(run)
@@ -503,6 +508,15 @@ runs with each other. Each wrk run lasts {duration:.0f} s.
 {summary}
 
 ![chart](benchmarks.png)
+
+## CPU per request, and porch's over the bare probe's and nginx's (same run)
+
+The server's user + system CPU time over the wrk run divided by the requests answered, in
+µs (lower is better). A shared machine moves req/s a lot and this much less. The bare probe
+(`bench/probe.py`, ~90 lines: uvloop + httptools, one `os.stat` and one write of a cached
+response per request, nothing else checked) is the Python ceiling on this machine.
+
+{cpu}
 
 ## Every figure
 
@@ -603,6 +617,8 @@ def main(argv: list[str] | None = None) -> int:
         print(text_table(*summary_rows(run)))
         print()
         print(text_table(*detail_rows(run)))
+        print()
+        print(text_table(*cpu_rows(run)))
         print()
         print(text_table(*memory_rows(run)))
         print()

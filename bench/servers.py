@@ -85,6 +85,15 @@ http {{
 }}
 """
 
+NGINX_PUT_CONF = NGINX_CONF.replace(
+    "        autoindex on;\n",
+    "        dav_methods PUT;\n"
+    "        client_max_body_size 0;\n"
+    "        client_body_buffer_size 1m;\n",
+)
+"""nginx as an upload server (its dav module's PUT), over the upload directory, for the upload
+rows: the body is written to a temporary file under the prefix, then renamed into place."""
+
 LIGHTTPD_CONF = """\
 server.document-root = "{root}"
 server.bind = "{host}"
@@ -182,6 +191,8 @@ class ServerSpec:
             if self.uploads:
                 cmd += ["--upload-dir", str(corpus.upload_dir)]
             return cmd
+        if self.kind == "probe":
+            return [sys.executable, str(REPO / "bench" / "probe.py"), root, str(port), HOST]
         if self.kind == "http.server":
             return [sys.executable, "-m", "http.server", str(port), "--bind", HOST, "-d", root]
         if self.kind == "uvicorn":
@@ -199,7 +210,14 @@ class ServerSpec:
             return host_command(ASGI_HOSTS[self.kind], port)
         if self.kind == "nginx":
             conf = corpus.tmp / f"nginx-{port}.conf"
-            conf.write_text(NGINX_CONF.format(tmp=corpus.tmp, host=HOST, port=port, root=root))
+            template = NGINX_PUT_CONF if self.uploads else NGINX_CONF
+            served = str(corpus.upload_dir) if self.uploads else root
+            text = template.format(tmp=corpus.tmp, host=HOST, port=port, root=served)
+            if self.uploads and os.geteuid() == 0:
+                # Started as root, nginx's workers run as nobody, who may not write the body
+                # temp files or the upload directory in a root-owned temporary directory.
+                text = "user root;\n" + text
+            conf.write_text(text)
             error_log = str(corpus.tmp / "nginx-error.log")
             return [nginx_binary(), "-p", str(corpus.tmp), "-e", error_log, "-c", str(conf)]
         if self.kind == "lighttpd":

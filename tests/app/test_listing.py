@@ -106,7 +106,7 @@ def test_html_for_browsers(fake: Patcher) -> None:
     # Script only from porch's own files (the CSP forbids inline script): every tag has a src
     # under /-/static/ and nothing between the tags; no inline style or event handler either.
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.DOTALL)
-    assert scripts == [(' src="/-/static/listing.js" defer', "")]
+    assert scripts == [(' type="module" src="/-/static/listing.js"', "")]
     assert "<style" not in page
     assert " style=" not in page
     assert not re.search(r"\son[a-z]+=", page)

@@ -10,9 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from bench.harness import MIB, Scenario
-from bench.run import measure_scenario
-from bench.servers import ServerSpec, make_corpus, running
+from bench.harness import MIB, Run, Scenario
+from bench.run import measure_scenario, measure_upload
+from bench.servers import ServerSpec, make_corpus, nginx_binary, running
 
 from tests.helpers import require_tool
 
@@ -50,3 +50,33 @@ def test_a_scenario_porch_refuses_is_na_unless_every_server_must_do_it(corpus):
         )
     assert (optional.skipped, optional.result, optional.failure) == ("404, not 200", None, "")
     assert required.failure == "probe: 404, not 200"
+
+
+def test_the_bare_probe_serves_small_files_and_is_na_for_what_it_cannot_do(corpus):
+    spec = ServerSpec("bare probe", "probe")
+    with running(spec, corpus) as server:
+        small = measure_scenario(
+            server.port, server.pid, Scenario("1 KiB", "/1k.bin", connections=4), 1.0
+        )
+        conditional = measure_scenario(
+            server.port,
+            server.pid,
+            Scenario("304", "/1k.bin", expect=304, validator="etag"),
+            1.0,
+        )
+    assert small.result is not None
+    assert small.result.requests > 0
+    assert small.result.errors == 0
+    assert small.cpu_us_per_request is not None
+    assert conditional.result is None
+    assert conditional.failure == ""
+
+
+def test_nginx_put_is_an_upload_baseline(corpus):
+    require_tool(Path(nginx_binary()).exists(), "nginx is not installed")
+    run = Run(servers=[], scenarios=[])
+    measure_upload(ServerSpec("nginx", "nginx", uploads=True), corpus, 4 * MIB, run)
+    figures = run.memory["nginx"]
+    assert figures.upload_note == ""
+    assert figures.upload_mb_per_s is not None
+    assert figures.upload_mb_per_s > 0

@@ -11,6 +11,7 @@ from bench.harness import (
     Run,
     Scenario,
     WrkResult,
+    cpu_rows,
     detail_rows,
     failures,
     markdown_table,
@@ -103,12 +104,30 @@ def test_summary_has_each_server_and_porchs_ratio_to_each_peer():
     assert rows[2][4] == "n/a"
 
 
-def test_detail_rows_show_errors_and_cpu_per_10k_requests():
+def test_detail_rows_show_errors_and_cpu_us_per_request():
     _, rows = detail_rows(build_run())
     by_key = {(row[0], row[1]): row for row in rows}
-    assert by_key[("1 KiB", "porch uvloop")][7] == "0.30"
+    assert by_key[("1 KiB", "porch uvloop")][7] == "30.0"
+    assert by_key[("1 KiB", "nginx")][7] == "5.0"
     assert by_key[("/time", "porch uvloop")][6] == "3 (status 3)"
     assert by_key[("/time", "nginx")][2] == "n/a (404, not 200)"
+
+
+def test_cpu_rows_compare_porch_with_the_probe_and_nginx():
+    run = build_run()
+    run.servers.append("bare probe")
+    run.results["bare probe"] = {"1 KiB": Measurement(result=result(90_000), cpu_s=0.9)}
+    header, rows = cpu_rows(run)
+    assert header == [
+        "scenario",
+        "porch uvloop",
+        "nginx",
+        "bare probe",
+        "porch uvloop CPU ÷ bare probe",
+        "porch uvloop CPU ÷ nginx",
+    ]
+    assert rows[0] == ["1 KiB", "30.0", "5.0", "10.0", "3.00\u00d7", "6.00\u00d7"]
+    assert rows[1][3] == "n/a"
 
 
 def test_failures_list_server_deaths_and_wrk_errors_but_not_unsupported_scenarios():
@@ -130,14 +149,15 @@ def test_memory_rows_name_partial_connection_counts_and_upload_ratio():
             upload_mb_per_s=400.0,
         ),
         "lighttpd": MemoryFigures(upload=6 * MIB, upload_idle=5 * MIB, upload_mb_per_s=800.0),
+        "nginx": MemoryFigures(upload=4 * MIB, upload_idle=3 * MIB, upload_mb_per_s=200.0),
     }
     header, rows = memory_rows(run)
     assert "RSS during 1 GiB download" in header
     porch, nginx, lighttpd = rows
     assert porch[1] == "20.0 MiB"
     assert porch[3] == "30.0 MiB (only 640 kept open)"
-    assert porch[5:] == ["25.0 MiB (20.0 MiB)", "400 MB/s", "0.50\u00d7"]
-    assert (nginx[0], nginx[6]) == ("nginx", "n/a")
+    assert porch[5:] == ["25.0 MiB (20.0 MiB)", "400 MB/s", "0.50\u00d7", "2.00\u00d7"]
+    assert (nginx[0], nginx[6], nginx[8]) == ("nginx", "200 MB/s", "")
     assert (lighttpd[0], lighttpd[6]) == ("lighttpd", "800 MB/s")
 
 
