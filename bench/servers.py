@@ -31,8 +31,8 @@ from tests.e2e.servers import host_command, host_env
 
 from bench.harness import GIB, KIB, MIB, Scenario, WrkResult, parse_wrk
 
-BENCH_CONNECTION_FLAGS = ("--max-connections", "4096", "--max-connections-per-client", "4096")
-"""porch's connection caps for the benchmark (nginx: worker_connections 4096, no per-client cap)."""
+BENCH_CONNECTION_FLAGS = ("--max-connections", "4096")
+"""porch's connection limit for the benchmark (nginx: worker_connections 4096)."""
 
 ASGI_HOSTS = {"porch-asgi-uvicorn": "uvicorn", "porch-asgi-granian": "granian"}
 """Server kinds that run ``porch.asgi`` inside an ASGI server (issue 9), by host."""
@@ -183,8 +183,6 @@ class ServerSpec:
         if self.kind == "porch":
             cmd = [sys.executable, "-m", "porch", root, "--host", HOST]
             cmd += ["--port", str(port), "--loop", self.loop]
-            # All load comes from 127.0.0.1: porch's per-client cap (256) would answer most of
-            # -c1000 with 503, where nginx has no such cap. A real crowd has many addresses.
             cmd += [*BENCH_CONNECTION_FLAGS]
             if not self.access_log:
                 cmd.append("--quiet")

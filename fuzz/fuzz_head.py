@@ -24,7 +24,7 @@ sys.path[:0] = [str(HERE.parent / "src"), str(HERE.parent)]
 with atheris.instrument_imports(include=["porch"]):
     import porch.app
     import porch.http
-    import porch.server.connection  # noqa: F401
+    import porch.server.protocol  # noqa: F401
 
 from tests.fuzzing import Harness, make_site  # noqa: E402
 

@@ -5,7 +5,7 @@ Theory of operation. Whatever bytes a client sends, porch must answer with a wel
 HTTP/1.1 response stream or close, and never raise past the connection. ``check_responses``
 states "well-formed" once: it reads a byte stream as successive responses and raises
 ``Malformed`` at the first thing a strict client would choke on. ``drive_connection`` feeds
-bytes to a real ``porch.server.connection.Connection`` (the real ``App`` behind it) through a
+bytes to a real ``porch.server.protocol.Connection`` (the real ``App`` behind it) through a
 fake transport on a private event loop, and reports what came out, whether the connection
 closed, and every exception that escaped (from ``data_received``, from a task, or through the
 loop's exception handler, or an ERROR logged by porch) — so the same input can be run by
@@ -315,13 +315,20 @@ class Harness:
         return outcome
 
     async def _drive(self, pieces: list[bytes], half_close: bool) -> Outcome:
-        from porch.server.connection import Connection, ServerState
+        from porch.server.admission import ServerState
+        from porch.server.protocol import Connection
+        from porch.server.senders import SendPolicy
 
         entries = _Entries()
-        connection = Connection(self.app, self.config, ServerState(), entries)  # type: ignore[arg-type]
+        connection = Connection(
+            self.app,
+            self.config,
+            ServerState(),
+            entries,  # type: ignore[arg-type]
+            policy=SendPolicy(use_sendfile=False),
+        )
         transport = FakeTransport(connection, self.loop)
         connection.connection_made(transport)
-        connection.use_sendfile = False
         errors: list[str] = []
 
         def call(step: Callable[[], object]) -> bool:

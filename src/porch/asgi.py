@@ -23,19 +23,19 @@ from typing import Any
 from urllib.parse import quote
 
 from porch.app import App
+from porch.bodyfile import open_file_body
 from porch.config import Config
 from porch.http import (
     FileBody,
     Headers,
     HTTPError,
-    ProtocolError,
     Response,
-    body_allowed,
     body_length,
     build_request,
-    plain_error,
 )
 from porch.http.auth import Access, Grant
+from porch.http.wire import HeadLimits, frame
+from porch.http.wire.framing import is_framing_field
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -43,7 +43,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 CHUNK_SIZE = 256 * 1024
-_FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection"})
 
 
 def _route_target(scope: Scope) -> str:
@@ -102,6 +101,8 @@ class PorchASGI:
 
     def __init__(self, app: App) -> None:
         self.app = app
+        config = app.config
+        self._limits = (config.max_url_bytes, config.max_header_bytes, config.max_headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -129,7 +130,7 @@ class PorchASGI:
                 max_query_fields=self.app.config.max_query_fields,
             )
         except HTTPError as error:
-            await self._send(scope, receive, send, method, plain_error(error))
+            await self._send(scope, receive, send, method, self.app.error_page(error, None))
             return
         response = await self.app.handle(request)
         await self._send(scope, receive, send, method, response)
@@ -141,29 +142,25 @@ class PorchASGI:
         has none on the URL); these make a request that porch's server would refuse get the
         same answer here, and keep a long URL from reaching the file system (ENAMETOOLONG).
         """
-        config = self.app.config
         raw: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
         query: bytes = scope.get("query_string", b"")
-        if len(raw) + (len(query) + 1 if query else 0) > config.max_url_bytes:
-            raise ProtocolError(414, f"the URL is longer than {config.max_url_bytes} bytes")
-        if len(headers) > config.max_headers:
-            raise ProtocolError(431, f"more than {config.max_headers} header fields")
-        size = sum(len(name) + len(value) + 4 for name, value in headers)
-        if size > config.max_header_bytes:
-            raise ProtocolError(431, f"the headers are larger than {config.max_header_bytes} bytes")
+        HeadLimits(*self._limits).check(len(raw) + (len(query) + 1 if query else 0), headers)
 
     async def _send(
         self, scope: Scope, receive: Receive, send: Send, method: str, response: Response
     ) -> None:
         body = response.body
-        with_body = body_allowed(method, response.status)
+        length = body_length(body)
+        # The host server delimits the body and owns the connection; the framing rules decide
+        # only what porch declares (Content-Length) and whether body bytes go out at all.
+        framing = frame(method, scope.get("http_version", "1.1"), response.status, length, True)
+        with_body = framing.with_body
         raw_headers = [
             (name.lower().encode("latin-1"), value.encode("latin-1"))
             for name, value in response.headers
-            if name.lower().encode("latin-1") not in _FRAMING
+            if not is_framing_field(name)
         ]
-        length = body_length(body)
-        if length is not None and response.status >= 200 and response.status not in (204, 304):
+        if framing.declares_length:
             raw_headers.append((b"content-length", str(length).encode("ascii")))
         if isinstance(body, bytes):
             await send(
@@ -204,7 +201,7 @@ class PorchASGI:
         with_body: bool,
         client: _Disconnect,
     ) -> None:
-        fd = body.fd if body.fd is not None else os.open(body.path, os.O_RDONLY)
+        fd = open_file_body(body)
         try:
             start = {"type": "http.response.start", "status": status, "headers": raw_headers}
             await send(start)
@@ -242,22 +239,16 @@ def app(root: str | os.PathLike[str] = ".", **settings: Any) -> PorchASGI:
     """An ASGI application serving ``root`` with porch's behaviour.
 
     ``settings`` are ``porch.config.Config`` fields (``hidden=True``, ``upload_dir=...``).
-    The root and the upload directory are checked now, loudly: a missing directory raises
-    ``ValueError`` at import time of the host application, not a 404 per request.
+    The settings are checked now by ``Config.validate``, loudly: a missing directory raises
+    ``ValueError`` (``ConfigError``) at import time of the host application, not a 404 per
+    request.
 
     With ``accounts`` and no ``anonymous``, clients without credentials get nothing, as on
     the command line: ``Config``'s own default (anonymous write) means "no access control"
     and would leave every file open to anyone despite the accounts.
     """
-    path = Path(root).expanduser()
-    if not path.is_dir():
-        raise ValueError(f"porch.asgi root is not a directory: {root}")
-    upload_dir = settings.get("upload_dir")
-    if upload_dir is not None:
-        upload_path = Path(upload_dir).expanduser()
-        if not upload_path.is_dir():
-            raise ValueError(f"porch.asgi upload_dir is not a directory: {upload_dir}")
-        settings["upload_dir"] = upload_path.resolve(strict=True)
     if settings.get("accounts") and "anonymous" not in settings:
         settings["anonymous"] = (Grant(Access.NONE),)
-    return PorchASGI(App(Config(root=path.resolve(strict=True), **settings)))
+    # Config.validate: the same checks as the command line (ConfigError is a ValueError).
+    runtime = Config(root=Path(root), **settings).validate()
+    return PorchASGI(App(runtime.config))

@@ -19,13 +19,11 @@ from pathlib import Path
 from porch import __version__, config
 from porch.app import App
 from porch.app.auth import check_hash, hash_password
-from porch.app.paths import contains
 from porch.app.routes import RouteLoadError
-from porch.app.state import StateDir, StateDirError, default_state_dir
 from porch.config import Config
 from porch.configfile import ConfigFileError, load_defaults
 from porch.http.auth import Access, Account, Grant, parse_account, parse_grants
-from porch.http.forwarded import parse_networks
+from porch.runtime import ConfigError, Runtime
 from porch.server import StartupError, run
 from porch.server.workers import run_workers
 
@@ -134,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-connections",
         type=positive_int,
         default=config.DEFAULT_MAX_CONNECTIONS,
-        help="connections beyond this get 503",
+        help="at this many connections, idle and head-sending ones are reclaimed, then 503 "
+        "(docs/limits.md)",
     )
     limits.add_argument(
         "--max-pipeline",
@@ -242,7 +241,7 @@ def parse_arguments(
 def add_security_arguments(
     parser: argparse.ArgumentParser, positive_int: Callable[[str], float | int]
 ) -> None:
-    """TLS, accounts, access rules, CORS, per-client connections (docs/security.md)."""
+    """TLS, accounts, access rules, CORS (docs/security.md)."""
     security = parser.add_argument_group("security (see docs/security.md)")
     security.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate")
     security.add_argument("--tls-key", metavar="FILE", help="the certificate's private key")
@@ -265,12 +264,6 @@ def add_security_arguments(
     )
     security.add_argument(
         "--cors", action="store_true", help="allow cross-origin reads (Access-Control-Allow-Origin)"
-    )
-    security.add_argument(
-        "--max-connections-per-client",
-        type=positive_int,
-        default=config.DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
-        help="connections from one address beyond this get 503",
     )
 
 
@@ -336,7 +329,7 @@ def with_hostile(settings: Config, args: argparse.Namespace) -> Config:
         settings,
         allowed_hosts=tuple(args.allowed_host),
         trust_uploaded_html=args.trust_uploaded_html,
-        template_seconds=args.template_timeout,
+        template_timeout=args.template_timeout,
         template_max_bytes=args.template_max_bytes,
         max_pending_logins=args.max_pending_logins,
         login_free_failures=args.login_free_failures,
@@ -344,33 +337,18 @@ def with_hostile(settings: Config, args: argparse.Namespace) -> Config:
     )
 
 
-def _inside_root(root: Path, name: str) -> bool:
-    return contains(str(root), os.path.realpath(name))
-
-
 def with_security(
     settings: Config, args: argparse.Namespace, parser: argparse.ArgumentParser
 ) -> Config:
     """``settings`` with the security fields from ``args``; ``parser.error`` (exit 2) on faults.
 
-    Refuses a TLS key, certificate or auth file inside the served root: it could be downloaded.
+    The TLS files and the auth file are checked by ``Config.validate`` (they must not lie
+    inside the served root: they could be downloaded).
     """
-    root = settings.root
-    if (args.tls_cert is None) != (args.tls_key is None):
-        parser.error("--tls-cert and --tls-key go together")
-    for flag, name in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
-        if name is None:
-            continue
-        if not os.path.isfile(name):
-            parser.error(f"{flag}: no such file: {name}")
-        if _inside_root(root, name):
-            parser.error(f"{flag}: the file is inside the served directory; move it out")
     lines = [(f"--auth {n + 1}", text) for n, text in enumerate(args.auth)]
     if args.auth_file is not None:
         if not os.path.isfile(args.auth_file):
             parser.error(f"--auth-file: no such file: {args.auth_file}")
-        if _inside_root(root, args.auth_file):
-            parser.error("--auth-file: the file is inside the served directory; move it out")
         with open(args.auth_file, encoding="utf-8") as file:
             for number, line in enumerate(file, 1):
                 if line.strip() and not line.lstrip().startswith("#"):
@@ -393,12 +371,12 @@ def with_security(
             parser.error(f"--anonymous: {error}")
     return dataclasses.replace(
         settings,
-        tls_cert=Path(args.tls_cert).resolve() if args.tls_cert else None,
-        tls_key=Path(args.tls_key).resolve() if args.tls_key else None,
+        tls_cert=Path(args.tls_cert) if args.tls_cert else None,
+        tls_key=Path(args.tls_key) if args.tls_key else None,
+        auth_file=Path(args.auth_file) if args.auth_file else None,
         accounts=tuple(accounts),
         anonymous=anonymous,
         cors=args.cors,
-        max_connections_per_client=args.max_connections_per_client,
     )
 
 
@@ -448,29 +426,11 @@ def hash_password_main(argv: Sequence[str]) -> int:
     return 0
 
 
-def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Config:
-    """Validate the parsed arguments into a ``Config``; ``parser.error`` (exit 2) on faults."""
-    root = Path(args.root).expanduser()
-    if not root.exists():
-        parser.error(f"root directory does not exist: {args.root}")
-    if not root.is_dir():
-        parser.error(f"root is not a directory: {args.root}")
-    try:
-        parse_networks(args.trusted_proxy)
-    except ValueError as error:
-        parser.error(f"--trusted-proxy: {error}")
-    if not 0 <= args.port <= 65535:
-        parser.error(f"port out of range: {args.port}")
-    upload_dir: Path | None = None
-    if args.upload_dir is not None:
-        upload_dir = Path(args.upload_dir).expanduser()
-        if not upload_dir.is_dir():
-            parser.error(f"upload directory is missing or not a directory: {args.upload_dir}")
-        if not os.access(upload_dir, os.W_OK | os.X_OK):
-            parser.error(f"upload directory is not writable: {args.upload_dir}")
-        upload_dir = upload_dir.resolve(strict=True)
+def runtime_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Runtime:
+    """The parsed arguments as a validated ``Runtime`` (``Config.validate``); ``parser.error``
+    (exit 2) on faults."""
     settings = Config(
-        root=root.resolve(strict=True),
+        root=Path(args.root).expanduser(),
         host=args.host,
         port=args.port,
         hidden=args.hidden,
@@ -491,27 +451,24 @@ def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) 
         trusted_proxies=tuple(args.trusted_proxy),
         builtin_routes=not args.no_builtin_routes,
         routes=tuple(args.routes),
-        upload_dir=upload_dir,
+        upload_dir=Path(args.upload_dir) if args.upload_dir is not None else None,
         max_upload_size=args.max_upload_size,
         max_ranges=args.max_ranges,
         compress=not args.no_compress,
         compress_min_bytes=args.compress_min_bytes,
         qr=args.qr,
-        state_dir=state_dir_from_args(args, parser, root.resolve(strict=True)),
+        state_dir=Path(args.state_dir) if args.state_dir else None,
     )
-    return with_hostile(with_security(settings, args, parser), args)
-
-
-def state_dir_from_args(
-    args: argparse.Namespace, parser: argparse.ArgumentParser, root: Path
-) -> Path:
-    """The state directory (``--state-dir`` or the default for ``root``), resolved and
-    checked to lie outside ``root``; ``parser.error`` (exit 2) otherwise."""
-    path = Path(args.state_dir).expanduser() if args.state_dir else default_state_dir(root)
+    settings = with_hostile(with_security(settings, args, parser), args)
     try:
-        return StateDir(path, root).path
-    except StateDirError as error:
-        parser.error(f"--state-dir: {error}")
+        return settings.validate()
+    except ConfigError as error:
+        parser.error(str(error))
+
+
+def config_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Config:
+    """The validated ``Config`` of ``runtime_from_args``."""
+    return runtime_from_args(args, parser).config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -521,7 +478,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return hash_password_main(arguments[1:])
     parser = build_parser()
     args = parse_arguments(parser, arguments)
-    settings = config_from_args(args, parser)
+    runtime = runtime_from_args(args, parser)
+    settings = runtime.config
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     for warning in security_warnings(settings):
         print(f"porch: warning: {warning}", file=sys.stderr)
@@ -532,8 +490,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if settings.workers > 1:
-            return run_workers(settings, lambda: app)
-        run(settings, app)
+            return run_workers(runtime, lambda: app, error_page=app.error_page)
+        run(runtime, app, error_page=app.error_page)
     except StartupError as error:
         print(f"porch: error: {error}", file=sys.stderr)
         return 2

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from porch.http.auth import Access, Account, Grant
+
+if TYPE_CHECKING:
+    from porch.runtime import Runtime
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -35,7 +39,6 @@ DEFAULT_MAX_RANGES = 100
 """A Range with more ranges than this is ignored (200, whole file), as nginx's max_ranges."""
 DEFAULT_COMPRESS_MIN_BYTES = 1024
 """Text responses of at most this many bytes go out uncompressed: gzip would not pay."""
-DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256
 # Performance (issue 6): a client that stops reading a response is cut off.
 DEFAULT_SEND_TIMEOUT = 60.0
 """Seconds a response may wait for the client to read any of it (nginx ``send_timeout``)."""
@@ -56,9 +59,11 @@ DEFAULT_LOGIN_MAX_BACKOFF = 60.0
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
-    """The whole configuration; ``root`` must be an absolute, resolved directory.
+    """The whole configuration, as given; ``validate()`` checks it once into a ``Runtime``
+    (resolved paths, parsed networks, the TLS context) that the server runs with.
 
-    Built once at start (``porch.cli`` validates it loudly there) and read-only afterwards.
+    Built once at start and read-only afterwards. ``App`` needs ``root`` absolute and resolved
+    (a validated config has it so).
     """
 
     root: Path
@@ -92,7 +97,7 @@ class Config:
     compress: bool = True
     compress_min_bytes: int = DEFAULT_COMPRESS_MIN_BYTES
 
-    # Security (issue 8, docs/security.md): TLS, accounts and access rules, CORS, per-client cap.
+    # Security (issue 8, docs/security.md): TLS, accounts and access rules, CORS.
     tls_cert: Path | None = None
     tls_key: Path | None = None
     accounts: tuple[Account, ...] = ()
@@ -100,7 +105,6 @@ class Config:
     """What clients without credentials may do; write (no access control) only when there are
     no accounts: writes still need uploads to be on. ``porch.cli`` picks none with accounts."""
     cors: bool = False
-    max_connections_per_client: int = DEFAULT_MAX_CONNECTIONS_PER_CLIENT
 
     # The listing page as a web app (issue 7, docs/webapp.md): --qr prints a QR code of the
     # LAN URL at start (the page always offers its own).
@@ -118,9 +122,20 @@ class Config:
     # ``Content-Security-Policy: sandbox`` unless this is set (porch.app.inert).
     trust_uploaded_html: bool = False
     # User templates' budget (porch.app.usertemplates).
-    template_seconds: float = DEFAULT_TEMPLATE_SECONDS
+    template_timeout: float = DEFAULT_TEMPLATE_SECONDS
     template_max_bytes: int = DEFAULT_TEMPLATE_MAX_BYTES
     # Login floods (porch.app.logins).
     max_pending_logins: int = DEFAULT_MAX_PENDING_LOGINS
     login_free_failures: int = DEFAULT_LOGIN_FREE_FAILURES
     login_max_backoff: float = DEFAULT_LOGIN_MAX_BACKOFF
+
+    # The wire core (issue 18): the credentials file the accounts came from, so that
+    # ``validate`` can refuse it inside ROOT as it refuses a TLS key there.
+    auth_file: Path | None = None
+
+    def validate(self) -> Runtime:
+        """Check every setting that can be wrong on this machine, once; ``ConfigError`` (a
+        ``ValueError``) with a message on a fault. See porch.runtime."""
+        from porch.runtime import validate
+
+        return validate(self)

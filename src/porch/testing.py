@@ -1,8 +1,10 @@
 """``Client``: drive an ``App`` in memory, no sockets — the chapter's mock request, done properly.
 
-Requests go through the same target parsing and head checks as on the wire, and responses
-through the same body rules (HEAD, 204 and 304 carry none), so a test here means what it would
-over a socket, minus the transport.
+Requests go through the same target parsing, head checks and head limits as on the wire, and
+responses through the same framing (``porch.http.wire.frame``: HEAD, 204 and 304 carry no body,
+what is declared with Content-Length, what would be chunked or close-delimited), so a test here
+means what it would over a socket, minus the transport. Interim responses the app sends
+(``request.send_informational``) are recorded in ``TestResponse.informational``.
 """
 
 from __future__ import annotations
@@ -11,18 +13,21 @@ import asyncio
 import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from porch.bodyfile import open_file_body
 from porch.http import (
+    ErrorPage,
     FileBody,
     Headers,
     HTTPError,
     Request,
     Response,
-    body_allowed,
+    body_length,
     build_request,
     plain_error,
 )
+from porch.http.wire import Framing, HeadLimits, frame
 
 App = Callable[[Request], Awaitable[Response]]
 
@@ -36,6 +41,13 @@ class TestResponse:
     status: int
     headers: Headers
     body: bytes
+    framing: Framing | None = None
+    """How the wire would frame it (None for an error found before the request was built:
+    framed like any bytes body)."""
+    content_length: int | None = None
+    """The Content-Length the wire would declare (None: chunked, close-delimited or none)."""
+    informational: list[tuple[int, Headers]] = field(default_factory=list)
+    """Interim responses the app sent before this one, in order: (status, headers)."""
 
     @property
     def text(self) -> str:
@@ -50,13 +62,13 @@ async def _chunks(parts: Iterable[bytes]) -> AsyncIterator[bytes]:
         yield part
 
 
-async def read_body(response: Response, method: str) -> bytes:
+async def read_body(response: Response, framing: Framing) -> bytes:
     """The bytes a client would receive for ``response``; closes file descriptors."""
     body = response.body
     if isinstance(body, FileBody):
-        fd = body.fd if body.fd is not None else os.open(body.path, os.O_RDONLY)
+        fd = open_file_body(body)
         try:
-            if not body_allowed(method, response.status):
+            if not framing.with_body:
                 return b""
             # lseek + read, not pread: pyfakefs fakes these but not pread, which would read
             # whatever real descriptor shares the fake one's number.
@@ -73,9 +85,9 @@ async def read_body(response: Response, method: str) -> bytes:
         finally:
             os.close(fd)
     if isinstance(body, bytes):
-        return body if body_allowed(method, response.status) else b""
+        return body if framing.with_body else b""
     chunks = [chunk async for chunk in body]
-    return b"".join(chunks) if body_allowed(method, response.status) else b""
+    return b"".join(chunks) if framing.with_body else b""
 
 
 class Client:
@@ -86,9 +98,24 @@ class Client:
     for a bytes body, a Content-Length are added unless given.
     """
 
-    def __init__(self, app: App, client_address: tuple[str, int] = ("127.0.0.1", 50000)) -> None:
+    def __init__(
+        self,
+        app: App,
+        client_address: tuple[str, int] = ("127.0.0.1", 50000),
+        *,
+        version: str = "1.1",
+    ) -> None:
         self.app = app
         self.client_address = client_address
+        self.version = version
+        # The app's own limits and error page when it is a porch App, else the defaults.
+        config = getattr(app, "config", None)
+        self.limits = (
+            HeadLimits(config.max_url_bytes, config.max_header_bytes, config.max_headers)
+            if config is not None
+            else HeadLimits()
+        )
+        self.error_page: ErrorPage = getattr(app, "error_page", plain_error)
 
     def request(
         self,
@@ -120,21 +147,33 @@ class Client:
             parts = body
             if "content-length" not in request_headers:
                 request_headers.setdefault("Transfer-Encoding", "chunked")
+        informational: list[tuple[int, Headers]] = []
+
+        async def record(status: int, fields: list[tuple[str, str]]) -> None:
+            informational.append((status, Headers(fields)))
+
         try:
+            self.limits.check(len(target), request_headers)
             request = build_request(
                 method,
                 target,
-                "1.1",
+                self.version,
                 request_headers,
                 body=_chunks(parts),
                 client=self.client_address,
+                informational=record,
             )
         except HTTPError as error:
-            response = plain_error(error)
-            return TestResponse(response.status, response.headers, response.body)  # type: ignore[arg-type]
-        response = await self.app(request)
-        data = await read_body(response, method)
-        return TestResponse(response.status, response.headers, data)
+            response = self.error_page(error, None)
+        else:
+            response = await self.app(request)
+        length = body_length(response.body)
+        framing = frame(method, self.version, response.status, length, True)
+        data = await read_body(response, framing)
+        declared = length if framing.declares_length else None
+        return TestResponse(
+            response.status, response.headers, data, framing, declared, informational
+        )
 
     def get(self, target: str, **kwargs: object) -> TestResponse:
         return self.request("GET", target, **kwargs)  # type: ignore[arg-type]

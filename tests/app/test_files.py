@@ -132,10 +132,19 @@ def test_directory_without_slash_redirects(
 
 
 def test_missing_file_is_404(fake_fs: FakeFilesystem) -> None:
-    response = client().get("/nope.txt")
+    response = client().get("/nope.txt", headers={"Accept": "text/plain"})
     assert response.status == 404
     assert response.headers.get("content-type") == "text/plain; charset=utf-8"
     assert response.text.startswith("404 Not Found")
+
+
+def test_error_page_without_a_preference_is_html(fake_fs: FakeFilesystem) -> None:
+    """Like nginx's: curl and clients without Accept get the HTML page (issue 18)."""
+    response = client().get("/nope.txt")
+    assert response.status == 404
+    assert response.headers.get("content-type") == "text/html; charset=utf-8"
+    assert "<h1>404 Not Found</h1>" in response.text
+    assert response.headers.get("content-security-policy") is not None
 
 
 def test_file_as_directory_is_404(fake_fs: FakeFilesystem) -> None:
@@ -154,8 +163,9 @@ def test_hidden_names_only_with_hidden(fake_fs: FakeFilesystem) -> None:
 @pytest.mark.parametrize(
     ("accept", "content_type"),
     [
-        (None, "text/plain; charset=utf-8"),
-        ("*/*", "text/plain; charset=utf-8"),
+        (None, "text/html; charset=utf-8"),  # no preference: HTML, like nginx (issue 18)
+        ("*/*", "text/html; charset=utf-8"),
+        ("text/plain", "text/plain; charset=utf-8"),
         ("text/html,application/xhtml+xml,*/*;q=0.8", "text/html; charset=utf-8"),
         ("application/json", "application/json"),
         ("image/png", "text/plain; charset=utf-8"),  # nothing acceptable: plain text anyway

@@ -185,7 +185,7 @@ def test_head_matches_get_without_a_body(served: Served) -> None:
         ("text/html", "text/html; charset=utf-8"),
         ("application/json", "application/json"),
         ("text/plain", "text/plain; charset=utf-8"),
-        ("*/*", "text/plain; charset=utf-8"),
+        ("*/*", "text/html; charset=utf-8"),  # no preference: HTML, like nginx (issue 18)
     ],
 )
 def test_404_page_negotiated_by_accept(served: Served, accept: str, media: str) -> None:

@@ -1,8 +1,9 @@
 """Under attack: slowloris heads and a thousand idle keep-alive connections.
 
-The attackers connect from other loopback addresses (127.0.0.2 ...) so the per-client cap
-applies to them and not to the normal client on 127.0.0.1, as it would on a network. What is
-asserted is "not starved": the normal client gets its response within a generous bound.
+There is no per-address cap (docs/limits.md, "Admission under pressure"): the slowloris
+connections come from the normal client's own address, as through a NAT or a proxy, and are all
+accepted. What is asserted is "not starved": the normal client, on that same address, gets its
+response within a generous bound.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ def timed_get(server: PorchProcess) -> float:
 
 def test_slowloris_300_connections(porch: Start, site: Path) -> None:
     server = porch(site, "--header-timeout", "3", "--quiet")
-    socks = [attacker(server, "127.0.0.2") for _ in range(300)]
+    socks = [attacker(server, "127.0.0.1") for _ in range(300)]
     for sock in socks:
         sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n")
-    # Beyond the default per-client cap (256) the server answers 503 at once.
+    # Under --max-connections (1024) every one is accepted, whatever its address.
     time.sleep(0.5)
     poller = select.poll()  # not select(): descriptors may be past 1024
     for sock in socks:
@@ -50,7 +51,7 @@ def test_slowloris_300_connections(porch: Start, site: Path) -> None:
         data = sock.recv(4096)
         assert data.startswith(b"HTTP/1.1 503 "), data[:40]
         assert b"Retry-After: 1\r\n" in data
-    assert (len(held), len(refused)) == (256, 44)
+    assert (len(held), len(refused)) == (300, 0)
 
     worst = 0.0
     started = time.monotonic()

@@ -150,7 +150,7 @@ def test_template_escapes_and_sandbox_over_the_wire(porch: Start, example_site: 
     xss = exchange(server, get("/greet.html?name=%3Cscript%3Ealert(1)%3C/script%3E"))
     assert b"<script>" not in xss.body
     assert b"Hello, &lt;script&gt;alert(1)&lt;/script&gt;!" in xss.body
-    evil = exchange(server, get("/evil.html"))
+    evil = exchange(server, get("/evil.html", extra="Accept: text/plain\r\n"))
     assert evil.status == 500
     assert b"class" not in evil.body
     server.stop()

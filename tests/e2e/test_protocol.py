@@ -204,7 +204,8 @@ def test_bad_requests_are_refused(
         response = reader.read()
         expected = status if isinstance(status, tuple) else (status,)
         assert response.status in expected
-        assert response.body.startswith(str(response.status).encode())
+        # the error page names the status (HTML by default since issue 18: no Accept was read)
+        assert str(response.status).encode() in response.body
         # Broken framing ends the connection; a well-framed request porch refuses does not.
         framing_intact = raw.startswith((b"GET http", b"GET *", b"PROPFIND"))
         assert (response.header("connection") == "close") is not framing_intact
@@ -334,9 +335,10 @@ def test_connection_limit_answers_503(tmp_path: Path) -> None:
     root = make_site(tmp_path / "site")
     with run_porch(root, "--max-connections", "2", tmp=tmp_path) as limited:
         held = [limited.connect(), limited.connect()]
-        for sock in held:  # both are accepted and served
-            sock.sendall(get("/hello.txt"))
-            assert ResponseReader(sock).read().status == 200
+        for sock in held:  # both are accepted (N), their heads still arriving
+            sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n")
+        time.sleep(0.2)
+        # N + 1 from the address that holds both: nothing can be reclaimed (docs/limits.md)
         with limited.connect() as third:
             third.sendall(get("/hello.txt"))
             response = ResponseReader(third).read()

@@ -9,7 +9,7 @@ from pathlib import Path
 from porch.app.listingcache import ListingCache
 from porch.app.paths import OPEN_CACHE_PATH_BYTES, OpenCache
 from porch.app.sharepiece import fill_page, split_page
-from porch.server import connection
+from porch.http.wire import framing
 
 
 def old_directory(path: Path) -> str:
@@ -65,7 +65,7 @@ def test_open_cache_does_not_keep_long_paths(tmp_path: Path) -> None:
 
 
 def test_header_lines_from_long_values_are_not_kept() -> None:
-    connection._HEADER_LINES.clear()
-    connection._header_line(("Location", "/" + "a" * 1000))
-    connection._header_line(("Content-Type", "text/plain"))
-    assert list(connection._HEADER_LINES) == [("Content-Type", "text/plain")]
+    framing._HEADER_LINES.clear()
+    framing._header_line(("Location", "/" + "a" * 1000))
+    framing._header_line(("Content-Type", "text/plain"))
+    assert list(framing._HEADER_LINES) == [("Content-Type", "text/plain")]

@@ -18,7 +18,8 @@ import pytest
 
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response, plain_error
-from porch.server.connection import Connection, ServerState
+from porch.server.admission import ServerState
+from porch.server.protocol import Connection
 
 
 class FakeTransport:

@@ -29,7 +29,6 @@ def test_defaults_without_users_leave_access_to_upload_dir(tmp_path: Path) -> No
     assert config.accounts == ()
     assert config.anonymous == (Grant(Access.WRITE),)
     assert config.cors is False
-    assert config.max_connections_per_client == 256
 
 
 def test_with_users_anonymous_defaults_to_none(tmp_path: Path) -> None:
@@ -58,7 +57,6 @@ def test_auth_file_and_flags_combine(tmp_path: Path) -> None:
         (("--auth", "nocolon"), "USER:HASH"),
         (("--anonymous", "sometimes"), "unknown access level"),
         (("--auth-file", "/nonexistent/users"), "no such file"),
-        (("--max-connections-per-client", "0"), "must be above zero"),
     ],
 )
 def test_bad_flags(

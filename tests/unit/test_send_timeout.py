@@ -9,7 +9,8 @@ from pathlib import Path
 
 from porch.config import DEFAULT_SEND_TIMEOUT, Config
 from porch.http import Headers, Request, Response
-from porch.server.connection import Connection, ServerState
+from porch.server.admission import ServerState
+from porch.server.protocol import Connection
 from tests.unit.test_connection import FakeTransport
 
 

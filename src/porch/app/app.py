@@ -23,7 +23,6 @@ from porch.app.files import (
     ReadOptions,
     attachment_disposition,
     compress_response,
-    content_type,
     file_response,
     open_regular,
 )
@@ -31,17 +30,21 @@ from porch.app.hosts import allowed_hosts, check_host
 from porch.app.inert import WritablePlaces
 from porch.app.listing import STATIC_PREFIX, UploadForm, listing_response
 from porch.app.logins import LoginGuard
+from porch.app.mediatypes import content_type
 from porch.app.offload import offload, use_short_switch_interval
 from porch.app.pages import error_response
 from porch.app.paths import OpenCache, resolve, url_segments
 from porch.app.qr import QR_PATH, qr_response
+from porch.app.reserved import PREFIX as RESERVED_PREFIX
+from porch.app.reserved import Reserved
 from porch.app.routes import HandlerT, Routes, install_routes
 from porch.app.security import HEALTH_PATH, finish, health_response, is_preflight
 from porch.app.security import preflight_response as cors_preflight
+from porch.app.timepage import TIME_PATH, time_page
 from porch.app.uploads import Uploads
 from porch.app.usertemplates import UserTemplates
 from porch.config import Config
-from porch.http import Headers, HTTPError, Request, Response
+from porch.http import Headers, HTTPError, Request, Response, ServerFault
 
 log = logging.getLogger("porch.app")
 
@@ -77,7 +80,7 @@ class App:
         self.templates = UserTemplates(
             self.root,
             hidden=config.hidden,
-            seconds=config.template_seconds,
+            seconds=config.template_timeout,
             max_bytes=config.template_max_bytes,
         )
         self.allowed_hosts = allowed_hosts(config)  # DNS rebinding (issue 17)
@@ -98,7 +101,16 @@ class App:
         self.reading_writable = dataclasses.replace(self.reading, precompressed=False)
         self.opened = OpenCache()  # the hot path past resolve (porch.app.paths explains)
         use_short_switch_interval()  # the loop shares the GIL with worker threads (issue 17)
-        install_routes(self)  # raises RouteLoadError: porch.cli reports it and exits 2
+        # porch's own URLs under /-/ (porch.app.reserved); features add theirs the same way.
+        self.reserved = Reserved()
+        self.reserved.add(
+            HEALTH_PATH, lambda r: health_response(r, self.root), methods=None, public=True
+        )
+        self.reserved.add(STATIC_PREFIX, self.serve_static, prefix=True)
+        self.reserved.add(QR_PATH, lambda r: qr_response(r, self.config.host))
+        if config.builtin_routes:
+            self.routes.add(TIME_PATH, time_page, builtin=True)
+        install_routes(self, config.routes)  # RouteLoadError: porch.cli reports it, exits 2
 
     def route(
         self, path: str, methods: tuple[str, ...] = ("GET",)
@@ -114,27 +126,39 @@ class App:
         try:
             response = await self.guarded(request)
         except HTTPError as error:
-            response = error_response(request, error)
+            return self.error_page(error, request)
         except Exception:
             log.exception("unexpected error answering %s %s", request.method, request.target)
-            response = error_response(request, HTTPError(500, "the server hit an unexpected error"))
+            fault = ServerFault(500, "the server hit an unexpected error")
+            return self.error_page(fault, request)
         return finish(request, response, cors=self.config.cors)
 
+    def error_page(self, error: HTTPError, request: Request | None) -> Response:
+        """The one error page: negotiated (HTML, text or JSON), with the headers every
+        response carries. It is also the ``ErrorPage`` the front ends render their own
+        errors with (a malformed head, a limit: ``request`` None), so those look the same."""
+        return finish(request, error_response(request, error), cors=self.config.cors)
+
     async def guarded(self, request: Request) -> Response:
-        """The Host check (421), health and CORS preflight (no credentials), then the access
-        rules, then dispatch.
+        """The Host check (421, issue 17), then public reserved URLs (the health check) and
+        CORS preflight (no credentials), then the access rules, then porch's other reserved
+        URLs, then dispatch.
 
         The rules decide from method, path and credentials alone, before dispatch touches a
         file (porch.app.auth); docs/security.md.
         """
         check_host(request, self.allowed_hosts)
-        if request.path == HEALTH_PATH:
-            return health_response(request, self.root)
+        path = request.path
+        entry = self.reserved.match(path) if path.startswith(RESERVED_PREFIX) else None
+        if entry is not None and entry.public:
+            return await entry.answer(request)
         if self.config.cors and is_preflight(request):
             return cors_preflight()
         if not self.guard.open:
             landing = self.landing_path(request)
             await self.guard.check(request, also=() if landing is None else (landing,))
+        if entry is not None:
+            return await entry.answer(request)
         return await self.dispatch(request)
 
     def landing_path(self, request: Request) -> str | None:
@@ -175,10 +199,6 @@ class App:
 
     async def serve_path(self, request: Request) -> Response:
         """GET/HEAD of a file or directory under the root."""
-        if request.path.startswith(STATIC_PREFIX):
-            return self.serve_static(request)
-        if request.path == QR_PATH:
-            return qr_response(request, self.config.host)
         cached = self.opened.open(request.path)
         if cached is not None:
             path, fd, info = cached
@@ -208,12 +228,15 @@ class App:
         """A directory: redirect to the slash form, then index.html, then a listing."""
         if not request.path.endswith("/"):
             return self.redirect_to_slash(request)
-        index = os.path.join(real, "index.html")
+        # index.html goes through the containment function like any other name: a link to
+        # a file outside ROOT, or to a hidden one, is no index (and is not listed either).
+        index_url = request.path + "index.html"
         try:
+            index = str(resolve(self.root, index_url, hidden=self.config.hidden))
             fd, info = open_regular(index)
         except HTTPError:
             return await self.list_directory(request, real)
-        return self.serve_file(request, request.path + "index.html", OpenFile(index, fd, info))
+        return self.serve_file(request, index_url, OpenFile(index, fd, info))
 
     def redirect_to_slash(self, request: Request) -> Response:
         """301 to the directory's slash form.

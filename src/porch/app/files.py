@@ -22,9 +22,7 @@ stays flat whatever the file size. Every path that does not hand a descriptor on
 from __future__ import annotations
 
 import asyncio
-import functools
 import gzip
-import mimetypes
 import os
 import stat
 import time
@@ -34,10 +32,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from porch.app.mediatypes import content_type
 from porch.app.offload import offload_pool
 from porch.app.paths import resolve
 from porch.config import DEFAULT_COMPRESS_MIN_BYTES, DEFAULT_MAX_RANGES
-from porch.http import FileBody, Headers, HTTPError, Request, Response, format_http_date
+from porch.http import (
+    FileBody,
+    Headers,
+    HTTPError,
+    Request,
+    Response,
+    SizedStream,
+    format_http_date,
+)
 from porch.http.conditional import Outcome, evaluate_preconditions, if_range_allows, make_etag
 from porch.http.encoding import choose_encoding, is_compressible
 from porch.http.ranges import (
@@ -45,6 +52,7 @@ from porch.http.ranges import (
     content_range,
     make_boundary,
     multipart_head,
+    multipart_length,
     multipart_tail,
     parse_range,
     satisfiable,
@@ -58,64 +66,6 @@ GZIP_LEVEL = 6
 
 PRECOMPRESSED = (("br", ".br"), ("gzip", ".gz"))
 """Sibling suffixes by coding, in porch's order of preference (brotli is smaller)."""
-
-_TYPES = mimetypes.MimeTypes(filenames=())
-for _type, _extension in (
-    ("text/markdown", ".md"),
-    ("text/javascript", ".mjs"),
-    ("image/webp", ".webp"),
-    ("image/avif", ".avif"),
-    ("font/woff2", ".woff2"),
-    ("font/woff", ".woff"),
-    ("application/wasm", ".wasm"),
-    ("text/plain", ".log"),
-    ("text/x-python", ".py"),
-    ("application/toml", ".toml"),
-    ("application/yaml", ".yaml"),
-    ("application/yaml", ".yml"),
-):
-    _TYPES.add_type(_type, _extension)
-
-_COMPRESSED = {
-    "gzip": "application/gzip",
-    "bzip2": "application/x-bzip2",
-    "xz": "application/x-xz",
-    "compress": "application/x-compress",
-    "br": "application/x-brotli",
-}
-
-_TEXT_APPLICATION = frozenset(
-    {
-        "application/json",
-        "application/javascript",
-        "application/xml",
-        "application/toml",
-        "application/yaml",
-        "image/svg+xml",
-    }
-)
-
-
-@functools.lru_cache(maxsize=1024)
-def content_type(name: str) -> str:
-    """The Content-Type for a file name, from its extension (not from the system's tables).
-
-    ``application/octet-stream`` when the extension is unknown; text types get
-    ``; charset=utf-8``. Only the built-in table (plus a few modern types) is used, so the
-    answer is the same on every machine. A compression suffix (``.gz``) is not unwrapped: a
-    ``.tar.gz`` is a gzip file to download, not a tar sent with Content-Encoding.
-    """
-    kind, encoding = _TYPES.guess_type(name, strict=False)
-    if encoding is not None:
-        # mimetypes reads "x.tar.gz" as a tar with gzip Content-Encoding; porch sends the bytes
-        # as they are, so the type is the compressor's.
-        kind = _COMPRESSED.get(encoding, "application/octet-stream")
-    if kind is None:
-        return "application/octet-stream"
-    if kind.startswith("text/") or kind in _TEXT_APPLICATION:
-        return f"{kind}; charset=utf-8"
-    return kind
-
 
 VALIDATOR_CACHE_ENTRIES = 4096
 """File versions whose ETag and Last-Modified text are kept formatted (``validators``)."""
@@ -242,6 +192,15 @@ def _close_when_done(done: asyncio.Future[bytes | None], fd: int) -> None:
     if not done.cancelled():
         done.exception()  # retrieved, so asyncio does not log it as lost
     os.close(fd)
+
+
+class SizedFileStream(FileStream, SizedStream):
+    """A ``FileStream`` whose total length is known up front (multipart/byteranges): framed
+    with Content-Length, so an HTTP/1.0 keep-alive client keeps its connection."""
+
+    def __init__(self, fd: int, pieces: Iterator[bytes], length: int) -> None:
+        super().__init__(fd, pieces)
+        self.length = length
 
 
 def _read_exact(fd: int, offset: int, length: int) -> Iterator[bytes]:
@@ -456,7 +415,8 @@ def _partial(
     boundary = make_boundary()
     headers.set("Content-Type", f"multipart/byteranges; boundary={boundary}")
     pieces = _multipart_pieces(opened.fd, boundary, kind, ranges, size)
-    return Response(206, headers, FileStream(opened.fd, pieces))
+    length = multipart_length(boundary, kind, ranges, size)
+    return Response(206, headers, SizedFileStream(opened.fd, pieces, length))
 
 
 def compress_response(request: Request, response: Response, options: ReadOptions) -> Response:

@@ -20,7 +20,9 @@ ENVIRONMENT = jinja2.Environment(
     lstrip_blocks=True,
 )
 
-ERROR_FORMATS = ("text/plain", "text/html", "application/json")
+ERROR_FORMATS = ("text/html", "text/plain", "application/json")
+"""In porch's order of preference: HTML for a client that states none (curl, scripts, like
+nginx's error pages), text or JSON for one that prefers them."""
 
 
 def html_response(status: int, html: str, headers: Headers | None = None) -> Response:
@@ -40,14 +42,16 @@ def json_response(status: int, data: object, headers: Headers | None = None) -> 
     return Response(status, out, body)
 
 
-def error_response(request: Request, error: HTTPError) -> Response:
-    """The error page for ``error`` in the format the client prefers (plain text by default).
+def error_response(request: Request | None, error: HTTPError) -> Response:
+    """The error page for ``error`` in the format the client prefers (HTML by default, and
+    when the error was found before a request could be built: ``request`` None).
 
     Only ``error.status``, its reason and ``error.detail`` appear in it: details are written in
     the client's terms, never with server paths or tracebacks.
     """
     headers = Headers(list(error.headers.items()))
-    chosen = negotiate(request.headers.get("accept"), ERROR_FORMATS) or "text/plain"
+    accept = request.headers.get("accept") if request is not None else None
+    chosen = negotiate(accept, ERROR_FORMATS) or "text/plain"
     if chosen == "text/html":
         page = ENVIRONMENT.get_template("error.html").render(
             status=error.status, reason=error.reason, detail=error.detail

@@ -27,9 +27,9 @@ import stat
 from pathlib import Path
 from typing import Final
 
+from porch.app.names import check_name
 from porch.http import HTTPError
 
-_DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -50,16 +50,6 @@ def url_segments(url_path: str, *, hidden: bool) -> list[str]:
         check_name(segment, hidden=hidden)
         names.append(segment)
     return names
-
-
-def check_name(name: str, *, hidden: bool) -> None:
-    """Refuse one path segment as ``url_segments`` does (400 for unsafe, 404 for hidden)."""
-    if name in (".", ".."):
-        raise HTTPError(400, "dot-segments (. and ..) are not allowed in paths")
-    if "\\" in name or "\x00" in name or _DRIVE.match(name):
-        raise HTTPError(400, "backslashes, NUL and drive letters are not allowed in paths")
-    if name.startswith(".") and not hidden:
-        raise HTTPError(404, "not found")
 
 
 def contains(root: str, candidate: str) -> bool:

@@ -23,7 +23,6 @@ command line reports before serving (exit status 2), never a 500 on some later r
 from __future__ import annotations
 
 import asyncio
-import datetime
 import importlib
 import importlib.util
 import inspect
@@ -34,13 +33,10 @@ import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from porch.app.pages import ENVIRONMENT, html_response, json_response
-from porch.http import KNOWN_METHODS, Headers, HTTPError, Request, Response, negotiate
-
-if TYPE_CHECKING:
-    from porch.app.app import App
+from porch.app.pages import html_response, json_response
+from porch.http import KNOWN_METHODS, Headers, HTTPError, Request, Response
 
 RouteResult = Response | str | bytes | dict[str, Any] | list[Any]
 """What a handler may return (see ``to_response``)."""
@@ -51,6 +47,18 @@ RouteHandler = Callable[[Request], RouteResult | Awaitable[RouteResult]]
 HandlerT = TypeVar("HandlerT", bound=RouteHandler)
 
 _SLASHES = re.compile(r"/{2,}")
+
+
+class RouteHost(Protocol):
+    """What a route module's ``register(app)`` is given: porch's ``App`` (this module does not
+    import it, so the app and its routes do not import each other)."""
+
+    @property
+    def routes(self) -> Routes: ...
+
+    def route(
+        self, path: str, methods: tuple[str, ...] = ("GET",)
+    ) -> Callable[[HandlerT], HandlerT]: ...
 
 
 class RouteLoadError(Exception):
@@ -98,9 +106,18 @@ class Routes:
 
     def __init__(self) -> None:
         self._table: dict[str, dict[str, RouteHandler]] = {}
+        self.builtin: set[str] = set()  # paths porch registered itself (/time)
 
-    def add(self, path: str, handler: RouteHandler, methods: tuple[str, ...] = ("GET",)) -> None:
-        """Register ``handler`` for ``path`` (decoded, e.g. ``/café``) and ``methods``."""
+    def add(
+        self,
+        path: str,
+        handler: RouteHandler,
+        methods: tuple[str, ...] = ("GET",),
+        *,
+        builtin: bool = False,
+    ) -> None:
+        """Register ``handler`` for ``path`` (decoded, e.g. ``/café``) and ``methods``;
+        ``builtin`` marks porch's own (``--no-builtin-routes`` turns those off)."""
         if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(f"a route path must start with /: {path!r}")
         if "?" in path or "#" in path:
@@ -117,11 +134,13 @@ class Routes:
                 raise ValueError(f"route {path}: unknown method {method!r}")
             if upper in handlers:
                 hint = ""
-                if any(path == builtin for builtin, _ in BUILTIN_ROUTES):
+                if path in self.builtin:
                     hint = " (a built-in route: turn those off with --no-builtin-routes)"
                 raise ValueError(f"route {path} already has a {upper} handler{hint}")
         for method in methods:
             handlers[method.upper()] = handler
+        if builtin:
+            self.builtin.add(path)
 
     def route(
         self, path: str, methods: tuple[str, ...] = ("GET",)
@@ -175,33 +194,6 @@ class Routes:
         return to_response(result, path)
 
 
-# --- built-in routes ---------------------------------------------------------------------
-
-
-async def time_page(request: Request) -> Response:
-    """``/time``: the server's current time, local and UTC, in ISO 8601; never cached.
-
-    HTML by default; JSON (``{"local": ..., "utc": ..., "timezone": ...}``) for a client that
-    prefers ``application/json``.
-    """
-    now = datetime.datetime.now(datetime.UTC)
-    local = now.astimezone()
-    values = {
-        "local": local.isoformat(timespec="seconds"),
-        "utc": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "timezone": local.tzname() or "",
-    }
-    headers = Headers([("Cache-Control", "no-store")])
-    chosen = negotiate(request.headers.get("accept"), ("text/html", "application/json"))
-    if chosen == "application/json":
-        return json_response(200, values, headers)
-    page = ENVIRONMENT.get_template("time.html").render(**values)
-    return html_response(200, page, headers)
-
-
-BUILTIN_ROUTES: tuple[tuple[str, RouteHandler], ...] = (("/time", time_page),)
-
-
 # --- route modules -----------------------------------------------------------------------
 
 
@@ -248,7 +240,7 @@ def import_route_module(spec: str) -> ModuleType:
         raise RouteLoadError(f"cannot import routes from {spec}: {_describe(error)}") from error
 
 
-def load_route_module(app: App, spec: str) -> ModuleType:
+def load_route_module(app: RouteHost, spec: str) -> ModuleType:
     """Import the module ``spec`` names and call its ``register(app)``; once, at start.
 
     The contract for a route module: a top-level function ``register(app)`` that registers
@@ -266,14 +258,11 @@ def load_route_module(app: App, spec: str) -> ModuleType:
     return module
 
 
-def install_routes(app: App) -> None:
-    """Register the built-in routes (unless turned off), then each ``--routes`` module in order.
+def install_routes(app: RouteHost, specs: tuple[str, ...]) -> None:
+    """Import each ``--routes`` module in order and let it register its routes.
 
-    Built-ins come first, so a module that registers ``/time`` again is told to use
-    ``--no-builtin-routes`` rather than silently winning or losing.
+    The app registers its built-in routes first, so a module that registers ``/time`` again
+    is told to use ``--no-builtin-routes`` rather than silently winning or losing.
     """
-    if app.config.builtin_routes:
-        for path, handler in BUILTIN_ROUTES:
-            app.routes.add(path, handler)
-    for spec in app.config.routes:
+    for spec in specs:
         load_route_module(app, spec)

@@ -38,12 +38,13 @@ CORS_EXPOSE_HEADERS: Final = "Content-Range, Accept-Ranges, ETag, Content-Dispos
 CORS_MAX_AGE: Final = "600"
 
 
-def finish(request: Request, response: Response, *, cors: bool) -> Response:
-    """Add the headers every response carries (and, with ``cors``, the CORS ones on reads)."""
+def finish(request: Request | None, response: Response, *, cors: bool) -> Response:
+    """Add the headers every response carries (and, with ``cors``, the CORS ones on reads);
+    ``request`` is None for an error found before a request could be built."""
     headers = response.headers
     headers.set("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", REFERRER_POLICY)
-    if cors and request.method in READ_METHODS:
+    if cors and request is not None and request.method in READ_METHODS:
         headers.set("Access-Control-Allow-Origin", "*")
         headers.setdefault("Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS)
     return response

@@ -33,17 +33,15 @@ import errno
 import hashlib
 import os
 import tempfile
-import unicodedata
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Final
 
+from porch.app import names
 from porch.app.inert import check_served_upload_name
-from porch.app.invisible import has_invisible
 from porch.app.multipart import PartData, PartEnd, PartStart, form_boundary, form_parts
 from porch.app.pages import json_response
-from porch.app.paths import check_name as check_url_name
 from porch.app.paths import contains, resolve, url_segments
 from porch.app.usertemplates import names_template_source
 from porch.config import Config
@@ -52,37 +50,16 @@ from porch.http.hosts import AllowedHosts
 
 WRITE_BATCH: Final = 1024 * 1024
 """Body bytes gathered before one write (and hash update) in a worker thread."""
-MAX_NAME_BYTES: Final = 255
-"""The longest file name most file systems store (NAME_MAX), in UTF-8 bytes."""
 TEMP_PREFIX: Final = ".porch-upload-"
 
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def check_name(name: str) -> str:
-    """``name`` when it is acceptable as the name of an uploaded file; else ``HTTPError(400)``.
-
-    Refused: the empty name; any directory component (``/`` or ``\\``: uploads all go into one
-    directory); ``.`` and ``..``; a leading ``.`` (hidden files, and porch's own temporary
-    files, are never written by clients); control characters (C0, DEL and C1: they corrupt
-    terminals and logs); more than 255 bytes in UTF-8; and anything else the read path refuses
-    in a URL segment (a drive prefix like ``C:x``), so that every accepted name can be fetched
-    back when DIR is served.
-    """
-    if not name:
-        raise HTTPError(400, "the upload has no file name: POST or PUT to /NAME")
-    if "/" in name or "\\" in name:
-        raise HTTPError(400, "uploads are saved in one directory: no directories in the name")
-    if name.startswith("."):
-        raise HTTPError(400, "an uploaded file name cannot start with '.'")
-    if any(unicodedata.category(char) == "Cc" for char in name):
-        raise HTTPError(400, "control characters are not allowed in a file name")
-    if has_invisible(name):
-        raise HTTPError(400, "bidi and zero-width controls are not allowed in a file name")
-    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
-        raise HTTPError(400, f"the file name is longer than {MAX_NAME_BYTES} bytes")
-    check_url_name(name, hidden=True)  # hidden names were refused above
-    return name
+    """``name`` when it is acceptable as the name of an uploaded file; else ``HTTPError(400)``
+    (the rules for a new name in ``porch.app.names``), so every accepted name can be fetched
+    back when DIR is served."""
+    return names.check_name(name, hidden=False, new=True)
 
 
 def _authority(text: str, default_port: int) -> tuple[str, int] | None:

@@ -44,7 +44,8 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from porch.app.files import content_type, open_regular
+from porch.app.files import open_regular
+from porch.app.mediatypes import content_type
 from porch.app.offload import BudgetExceeded, run_bounded
 from porch.app.paths import resolve, url_segments
 from porch.config import DEFAULT_TEMPLATE_MAX_BYTES, DEFAULT_TEMPLATE_SECONDS

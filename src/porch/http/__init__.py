@@ -7,7 +7,7 @@ files or asyncio; ``porch.app`` and ``porch.server`` build on it.
 from __future__ import annotations
 
 from porch.http.dates import format_http_date, parse_http_date
-from porch.http.errors import HTTPError, ProtocolError, reason_phrase
+from porch.http.errors import HTTPError, ProtocolError, ServerFault, reason_phrase
 from porch.http.headers import Headers
 from porch.http.negotiation import negotiate, parse_accept
 from porch.http.parse import (
@@ -20,29 +20,33 @@ from porch.http.parse import (
     parse_request,
     parse_target,
 )
-from porch.http.request import Request
+from porch.http.request import InformationalSender, Request
 from porch.http.response import (
     Body,
+    ErrorPage,
     FileBody,
     Handler,
     Response,
-    body_allowed,
-    body_length,
+    SizedStream,
     plain_error,
-    status_line,
     text_response,
 )
+from porch.http.wire.framing import body_allowed, body_length, status_line
 
 __all__ = [
     "KNOWN_METHODS",
     "Body",
+    "ErrorPage",
     "FileBody",
     "HTTPError",
     "Handler",
     "Headers",
+    "InformationalSender",
     "ProtocolError",
     "Request",
     "Response",
+    "ServerFault",
+    "SizedStream",
     "body_allowed",
     "body_length",
     "build_request",

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterable
 
 from porch.http.errors import HTTPError, ProtocolError
 from porch.http.headers import Headers
-from porch.http.request import Request
+from porch.http.request import InformationalSender, Request
 
 KNOWN_METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
@@ -186,6 +186,7 @@ def build_request(
     scheme: str = "http",
     root_path: str = "",
     max_query_fields: int = DEFAULT_MAX_QUERY_FIELDS,
+    informational: InformationalSender | None = None,
 ) -> Request:
     """The ``Request`` for a parsed head, after ``check_head`` and ``parse_target``.
 
@@ -206,4 +207,5 @@ def build_request(
         body=body,
         scheme=scheme,
         root_path=root_path,
+        informational=informational,
     )

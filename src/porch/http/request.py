@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from porch.http.errors import HTTPError
@@ -16,6 +16,11 @@ async def _no_body() -> AsyncIterator[bytes]:
 
 def _connected() -> bool:
     return False
+
+
+InformationalSender = Callable[[int, list[tuple[str, str]]], Awaitable[None]]
+"""What a front end gives a request to send interim responses with (see
+``Request.send_informational``)."""
 
 
 @dataclass(slots=True)
@@ -32,6 +37,8 @@ class Request:
     the app builds from ``path`` put it in front. ``is_disconnected()`` is True once the
     client has gone (set by the front end that knows: porch's server; others never say so),
     so costly work for nobody can be skipped (porch.app.logins).
+    the app builds from ``path`` put it in front. ``informational`` is the front end's way to
+    send interim responses (``send_informational``); None where there is none.
     """
 
     method: str
@@ -45,6 +52,7 @@ class Request:
     scheme: str = "http"
     root_path: str = ""
     is_disconnected: Callable[[], bool] = _connected
+    informational: InformationalSender | None = None
 
     @property
     def content_length(self) -> int | None:
@@ -62,6 +70,23 @@ class Request:
         """True when the request announces a body (a length above zero, or chunked)."""
         length = self.content_length
         return self.chunked or (length is not None and length > 0)
+
+    async def send_informational(
+        self, status: int, headers: Iterable[tuple[str, str]] = ()
+    ) -> None:
+        """Send an interim ``1xx`` response before the final one: ``104 Upload Resumption
+        Supported`` (resumable uploads), ``103 Early Hints``. ``100 Continue`` is sent by the
+        server itself when the app first reads a body that expects it.
+
+        porch's server writes it at once (HTTP/1.1 clients only: RFC 9110 §15.2 forbids 1xx
+        to HTTP/1.0); ``porch.testing`` records it in ``TestResponse.informational``; under
+        ASGI, which has no interim responses, it does nothing. ``ValueError`` for a status
+        outside 100-199 or 101 (a protocol switch is not an interim response).
+        """
+        if not 100 <= status < 200 or status == 101:
+            raise ValueError(f"not an interim status: {status}")
+        if self.informational is not None and self.version == "1.1":
+            await self.informational(status, list(headers))
 
     async def read_body(self, limit: int) -> bytes:
         """The whole body, for small bodies only; over ``limit`` bytes raises 413."""

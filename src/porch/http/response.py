@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from http import HTTPStatus
 
-from porch.http.errors import HTTPError, reason_phrase
+from porch.http.errors import HTTPError
 from porch.http.headers import Headers
 from porch.http.request import Request
 
@@ -25,6 +24,23 @@ class FileBody:
     offset: int
     length: int
     fd: int | None = None
+
+
+class SizedStream:
+    """An async iterator of byte chunks whose total ``length`` is known before the first one
+    (a multipart/byteranges body): framed with Content-Length, not chunked or by closing.
+
+    Subclasses implement ``__anext__`` (and ``aclose`` when they hold something). A stream
+    that ends short of ``length`` breaks the framing: the server then closes the connection.
+    """
+
+    length: int = 0
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        raise StopAsyncIteration
 
 
 Body = bytes | FileBody | AsyncIterator[bytes]
@@ -46,33 +62,11 @@ class Response:
 Handler = Callable[[Request], Awaitable[Response]]
 """What the server is handed: an async callable from Request to Response."""
 
-
-STATUS_LINES: dict[int, bytes] = {
-    status.value: f"HTTP/1.1 {status.value} {reason_phrase(status.value)}\r\n".encode("latin-1")
-    for status in HTTPStatus
-}
-
-
-def status_line(status: int) -> bytes:
-    """The HTTP/1.1 status line for ``status``, precomputed for registered codes."""
-    line = STATUS_LINES.get(status)
-    if line is None:
-        line = f"HTTP/1.1 {status} Unknown\r\n".encode("latin-1")
-    return line
-
-
-def body_allowed(method: str, status: int) -> bool:
-    """False when the response must have no body: HEAD, 1xx, 204 and 304 (RFC 9110 §6.4.1)."""
-    return not (method == "HEAD" or status < 200 or status in (204, 304))
-
-
-def body_length(body: Body) -> int | None:
-    """The length of a body that has one up front; None for a stream."""
-    if isinstance(body, bytes):
-        return len(body)
-    if isinstance(body, FileBody):
-        return body.length
-    return None
+ErrorPage = Callable[[HTTPError, Request | None], Response]
+"""What renders an error the front end finds itself (a malformed head, a limit, a handler that
+crashed), with the request when one was parsed (its Accept header picks the format), else None.
+The app passes its own (``App.error_page``: negotiated, with the security headers), so every
+error looks the same whoever found it; ``plain_error`` is the fallback without an app."""
 
 
 def text_response(status: int, text: str, headers: Headers | None = None) -> Response:
@@ -82,8 +76,8 @@ def text_response(status: int, text: str, headers: Headers | None = None) -> Res
     return Response(status, out, text.encode("utf-8"))
 
 
-def plain_error(error: HTTPError) -> Response:
-    """The plain-text page for an error found before any app saw the request."""
+def plain_error(error: HTTPError, request: Request | None = None) -> Response:
+    """A plain-text error page: the ``ErrorPage`` of a front end given no app's renderer."""
     headers = Headers(list(error.headers.items()))
     headers.set("X-Content-Type-Options", "nosniff")  # every response carries it
     return text_response(error.status, f"{error.status} {error.reason}: {error.detail}\n", headers)

@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from porch.config import Config
-from porch.http import Handler
-from porch.http.forwarded import parse_networks
+from porch.http import ErrorPage, Handler, plain_error
+from porch.runtime import Runtime
 from porch.server.accesslog import AccessLog
+from porch.server.admission import ServerState
 from porch.server.banner import banner_extra
-from porch.server.connection import Connection, ServerState
-from porch.server.tls import TLSError, server_context
+from porch.server.protocol import Connection
+from porch.server.senders import SendPolicy
 
 log = logging.getLogger("porch.server")
 
@@ -59,37 +59,43 @@ def url_host(host: str) -> str:
 
 
 async def serve(
-    config: Config,
+    runtime: Runtime,
     handler: Handler,
     *,
     announce: TextIO | None = None,
     stop: asyncio.Event | None = None,
     sock: socket.socket | None = None,
     quiet_start: bool = False,
+    error_page: ErrorPage = plain_error,
+    policy: SendPolicy | None = None,
 ) -> None:
-    """Serve ``handler`` on ``config.host``/``config.port`` until SIGINT/SIGTERM or ``stop``.
+    """Serve ``handler`` on the validated ``runtime``'s host and port until SIGINT/SIGTERM or
+    ``stop``.
 
     On stop: close the listening socket, close idle connections, let responses in flight
     finish for up to ``config.shutdown_grace`` seconds, then abort what is left.
     Raises ``StartupError`` when the address cannot be bound. ``sock`` is an already
     listening socket to serve on (shared by ``--workers`` where SO_REUSEPORT is missing);
     ``quiet_start`` skips the start-up banner (workers leave it to their parent).
+    ``error_page`` renders the errors the server finds itself (the app's, so they look like
+    the app's own); ``policy`` picks how files are sent (default: from what the loop can do).
     """
     loop = asyncio.get_running_loop()
-    state = ServerState(parse_networks(config.trusted_proxies))
+    config = runtime.config
+    state = ServerState(runtime.trusted_proxies)
     access_log = None if config.quiet else AccessLog()
     raise_file_limit()
-    context = None
-    if config.tls_cert is not None and config.tls_key is not None:
-        try:
-            context = server_context(config.tls_cert, config.tls_key)
-        except TLSError as error:
-            raise StartupError(f"TLS: {error}") from None
+    context = runtime.ssl_context
     handshake_timeout = config.header_timeout if context is not None else None
+    policy = policy if policy is not None else SendPolicy.for_loop(loop)
+
+    def make_connection() -> Connection:
+        return Connection(handler, config, state, access_log, error_page=error_page, policy=policy)
+
     try:
         if sock is not None:
             server = await loop.create_server(
-                lambda: Connection(handler, config, state, access_log),
+                make_connection,
                 sock=sock,
                 backlog=2048,
                 ssl=context,
@@ -97,7 +103,7 @@ async def serve(
             )
         else:
             server = await loop.create_server(
-                lambda: Connection(handler, config, state, access_log),
+                make_connection,
                 host=config.host,
                 port=config.port,
                 reuse_address=True,
@@ -112,7 +118,7 @@ async def serve(
         raise StartupError(f"cannot listen on {config.host}:{config.port}: {error}") from None
 
     out = announce if announce is not None else sys.stdout
-    scheme = "https" if context is not None else "http"
+    scheme = runtime.scheme
     if not quiet_start:
         for listener in server.sockets:
             host, port = listener.getsockname()[:2]
@@ -144,8 +150,15 @@ async def serve(
 
 
 def run(
-    config: Config, handler: Handler, *, sock: socket.socket | None = None, announce: bool = True
+    runtime: Runtime,
+    handler: Handler,
+    *,
+    sock: socket.socket | None = None,
+    announce: bool = True,
+    error_page: ErrorPage = plain_error,
 ) -> None:
     """Run ``serve`` on the configured event loop until stopped (blocking)."""
-    with asyncio.Runner(loop_factory=loop_factory(config.loop)) as runner:
-        runner.run(serve(config, handler, sock=sock, quiet_start=not announce))
+    with asyncio.Runner(loop_factory=loop_factory(runtime.config.loop)) as runner:
+        runner.run(
+            serve(runtime, handler, sock=sock, quiet_start=not announce, error_page=error_page)
+        )

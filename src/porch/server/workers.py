@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable
 
 from porch.config import Config
-from porch.http import Handler
+from porch.http import ErrorPage, Handler, plain_error
+from porch.runtime import Runtime
 from porch.server.banner import banner_extra
 from porch.server.serve import StartupError, run, url_host
 
@@ -53,11 +54,19 @@ def _reserve_port(config: Config) -> tuple[int, socket.socket | None]:
     return port, sock
 
 
-def run_workers(config: Config, make_handler: Callable[[], Handler]) -> int:
-    """Run ``config.workers`` supervised server processes; returns the exit status."""
+def run_workers(
+    runtime: Runtime, make_handler: Callable[[], Handler], error_page: ErrorPage = plain_error
+) -> int:
+    """Run ``config.workers`` supervised server processes; returns the exit status.
+
+    ``runtime`` was validated before this is called (the TLS context built, the paths
+    checked), so a child never fails for a reason the parent could have found: a child that
+    dies is a crash, and is restarted.
+    """
+    config = runtime.config
     port, reserved = _reserve_port(config)
     shared = reserved if not hasattr(socket, "SO_REUSEPORT") else None
-    child_config = dataclasses.replace(config, port=port)
+    child = dataclasses.replace(runtime, config=dataclasses.replace(config, port=port))
     stopping = False
     children: dict[int, float] = {}
 
@@ -70,7 +79,7 @@ def run_workers(config: Config, make_handler: Callable[[], Handler]) -> int:
                     reserved.close()
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                run(child_config, make_handler(), sock=shared, announce=False)
+                run(child, make_handler(), sock=shared, announce=False, error_page=error_page)
             except BaseException:
                 log.exception("worker %d failed", os.getpid())
                 status = 1
@@ -92,11 +101,12 @@ def run_workers(config: Config, make_handler: Callable[[], Handler]) -> int:
     time.sleep(0.2)
     if reserved is not None and shared is None:
         reserved.close()
+    scheme = runtime.scheme
     sys.stdout.write(
-        f"porch serving {config.root} at http://{url_host(config.host)}:{port}/\n"
+        f"porch serving {config.root} at {scheme}://{url_host(config.host)}:{port}/\n"
         f"porch: {config.workers} worker processes\n"
     )
-    banner_extra(config, port, "http", sys.stdout)
+    banner_extra(config, port, scheme, sys.stdout)
     sys.stdout.flush()
     while children:
         try:

@@ -1,6 +1,8 @@
 """The TLS context for ``--tls-cert``/``--tls-key``: stdlib ``ssl``, TLS 1.2 and newer.
 
-The connection code needs nothing special for TLS: asyncio (or uvloop) wraps the transport,
+Built once at start by ``Config.validate`` (porch.runtime), before ``--workers`` forks, so a bad
+certificate is an exit-2 message, never a crash loop of children. The connection code needs
+nothing special for TLS: asyncio (or uvloop) wraps the transport,
 and ``Connection`` sees ``sslcontext`` in the transport's extra info and sends files by bounded
 reads and writes instead of ``sendfile`` (the kernel cannot encrypt). The handshake has its
 own deadline (``handshake_timeout``), because the header timer starts only once the handshake

@@ -1,0 +1,31 @@
+"""``/time``: the built-in dynamic page, registered by the app itself (``App.__init__``)."""
+
+from __future__ import annotations
+
+import datetime
+
+from porch.app.pages import ENVIRONMENT, html_response, json_response
+from porch.http import Headers, Request, Response, negotiate
+
+TIME_PATH = "/time"
+
+
+async def time_page(request: Request) -> Response:
+    """``/time``: the server's current time, local and UTC, in ISO 8601; never cached.
+
+    HTML by default; JSON (``{"local": ..., "utc": ..., "timezone": ...}``) for a client that
+    prefers ``application/json``.
+    """
+    now = datetime.datetime.now(datetime.UTC)
+    local = now.astimezone()
+    values = {
+        "local": local.isoformat(timespec="seconds"),
+        "utc": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "timezone": local.tzname() or "",
+    }
+    headers = Headers([("Cache-Control", "no-store")])
+    chosen = negotiate(request.headers.get("accept"), ("text/html", "application/json"))
+    if chosen == "application/json":
+        return json_response(200, values, headers)
+    page = ENVIRONMENT.get_template("time.html").render(**values)
+    return html_response(200, page, headers)
