@@ -23,6 +23,7 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import markupsafe
 
@@ -68,10 +69,11 @@ class UploadForm:
     max_size: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One listed name: directory or regular file, its size in bytes (0 for a directory) and
-    modification time (POSIX seconds)."""
+    modification time (POSIX seconds). A tuple, not a class: the garbage collector stops
+    tracking tuples of plain values, so the 50,000 entries of a big folder being rendered in a
+    worker thread do not make it scan them all, holding the GIL from the loop (issue 17)."""
 
     name: str
     is_dir: bool
