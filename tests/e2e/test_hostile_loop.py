@@ -69,7 +69,23 @@ def test_health_stays_fast_while_gzip_and_big_listings_load_the_server(
 ) -> None:
     require_tool(shutil.which("curl") is not None, "curl is not installed")
     server = porch(loaded_site, "--quiet")
-    idle = health_latencies(server, 2.0)  # this machine's own noise, with no load
+    # Before issue 17: 16 s behind ten gzip downloads, 33.6 s behind 20 big listings. The
+    # bound is 100 ms above what the same server shows idle on this machine at this moment
+    # (a shared CI machine alone adds tens of ms); a second run is allowed for a machine's
+    # hiccup, never for the seconds-long stalls this test is about.
+    results = []
+    for _ in range(2):
+        idle, loaded = measure(server)
+        results.append(f"idle: {summary(idle)}; under load: {summary(loaded)}")
+        print("health " + results[-1])
+        if p99(loaded) < 0.100 + p99(idle):
+            return
+    raise AssertionError("the health check was slow under load:\n" + "\n".join(results))
+
+
+def measure(server: PorchProcess) -> tuple[list[float], list[float]]:
+    """Health latencies idle, then with 20 gzip clients and 20 big-listing clients."""
+    idle = health_latencies(server, 2.0)
     clients = [curl(server, "/big.log") for _ in range(20)]
     clients += [curl(server, "/many/", "Accept: text/html") for _ in range(20)]
     try:
@@ -80,11 +96,7 @@ def test_health_stays_fast_while_gzip_and_big_listings_load_the_server(
             client.kill()
         for client in clients:
             client.wait(timeout=10)
-    print(f"health idle: {summary(idle)}; under load: {summary(loaded)}")
-    # Before issue 17: 16 s behind ten gzip downloads, 33.6 s behind 20 big listings. The
-    # bound is 100 ms above what the same server shows idle on this machine at this moment
-    # (a shared CI machine alone adds tens of ms).
-    assert p99(loaded) < 0.100 + p99(idle)
+    return idle, loaded
 
 
 def health_latencies(server: PorchProcess, seconds: float) -> list[float]:
