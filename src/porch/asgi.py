@@ -101,8 +101,6 @@ class PorchASGI:
 
     def __init__(self, app: App) -> None:
         self.app = app
-        config = app.config
-        self._limits = (config.max_url_bytes, config.max_header_bytes, config.max_headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -144,7 +142,7 @@ class PorchASGI:
         """
         raw: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
         query: bytes = scope.get("query_string", b"")
-        HeadLimits(*self._limits).check(len(raw) + (len(query) + 1 if query else 0), headers)
+        HeadLimits.of(self.app.config).check(len(raw) + (len(query) + 1 if query else 0), headers)
 
     async def _send(
         self, scope: Scope, receive: Receive, send: Send, method: str, response: Response

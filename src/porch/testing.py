@@ -110,11 +110,7 @@ class Client:
         self.version = version
         # The app's own limits and error page when it is a porch App, else the defaults.
         config = getattr(app, "config", None)
-        self.limits = (
-            HeadLimits(config.max_url_bytes, config.max_header_bytes, config.max_headers)
-            if config is not None
-            else HeadLimits()
-        )
+        self.limits = HeadLimits.of(config) if config is not None else HeadLimits()
         self.error_page: ErrorPage = getattr(app, "error_page", plain_error)
 
     def request(

@@ -1,5 +1,6 @@
-"""Security over real sockets: HTTPS, Basic auth, refusals at start, headers, CORS, health,
-and the per-client connection cap."""
+"""Security over real sockets: HTTPS, Basic auth, refusals at start, headers, CORS, health.
+Admission under pressure (which replaced the per-client connection cap) is
+tests/e2e/test_admission.py."""
 
 from __future__ import annotations
 

@@ -162,3 +162,25 @@ def test_workers_banner_says_https_with_tls(porch: Start, site: Path, certs: Cer
     assert server.banner.split(" at ")[1].startswith("https://")
     response = requests.get(f"{server.url}/hello.txt", verify=str(certs.ca), timeout=10)
     assert response.text == "hello, porch\n"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET / HTTP/1.1\r\n\r\n",  # no Host: refused while building the request
+        b"GARBAGE\r\n\r\n",  # refused by the parser
+        b"GET /"
+        + b"a" * 9000
+        + b" HTTP/1.1\r\nHost: localhost\r\n\r\n",  # 414, from the head limits
+    ],
+)
+def test_wire_errors_get_the_app_error_page_and_headers(served: PorchProcess, raw: bytes) -> None:
+    with served.connect() as sock:
+        sock.sendall(raw)
+        response = ResponseReader(sock).read()
+    assert response.status in (400, 414)
+    assert response.header("content-type") == "text/html; charset=utf-8"
+    assert response.header("x-content-type-options") == "nosniff"
+    assert response.header("referrer-policy") == "same-origin"
+    assert response.header("content-security-policy") is not None
+    assert response.header("connection") == "close"

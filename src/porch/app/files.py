@@ -42,6 +42,7 @@ from porch.http import (
     HTTPError,
     Request,
     Response,
+    ServerFault,
     SizedStream,
     format_http_date,
 )
@@ -211,7 +212,7 @@ def _read_exact(fd: int, offset: int, length: int) -> Iterator[bytes]:
         if not data:
             # The file shrank since it was measured: the framing already sent is now a lie,
             # so the connection must end (the server closes it on an error mid-body).
-            raise HTTPError(500, "the file changed while it was being sent")
+            raise ServerFault(500, "the file changed while it was being sent")
         offset += len(data)
         yield data
 

@@ -31,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
 
-from porch.http import HTTPError, Request
+from porch.http import HTTPError, Request, ServerFault
 
 log = logging.getLogger("porch.auth")
 
@@ -65,7 +65,7 @@ class LoginQueue:
                     self.pending, self.refused, _address(request),
                 )  # fmt: skip
                 self._logged_at, self.refused = now, 0
-            raise HTTPError(
+            raise ServerFault(
                 503, "too many logins are being checked; try again shortly", {"Retry-After": "1"}
             )
         self.pending += 1

@@ -45,7 +45,7 @@ from porch.app.pages import json_response
 from porch.app.paths import contains, resolve, url_segments
 from porch.app.usertemplates import names_template_source
 from porch.config import Config
-from porch.http import Headers, HTTPError, Request, Response, negotiate, text_response
+from porch.http import Headers, HTTPError, Request, Response, ServerFault, negotiate, text_response
 from porch.http.hosts import AllowedHosts
 
 WRITE_BATCH: Final = 1024 * 1024
@@ -104,8 +104,8 @@ def same_origin(request: Request, allowed: AllowedHosts | None = None) -> bool:
 
 def _disk_error(error: OSError) -> HTTPError:
     if error.errno in _DISK_FULL:
-        return HTTPError(507, "there is no space left for this upload")
-    return HTTPError(500, "the upload could not be written")
+        return ServerFault(507, "there is no space left for this upload")
+    return ServerFault(500, "the upload could not be written")
 
 
 class StagedFile:

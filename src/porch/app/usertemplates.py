@@ -49,7 +49,7 @@ from porch.app.mediatypes import content_type
 from porch.app.offload import BudgetExceeded, run_bounded
 from porch.app.paths import resolve, url_segments
 from porch.config import DEFAULT_TEMPLATE_MAX_BYTES, DEFAULT_TEMPLATE_SECONDS
-from porch.http import Headers, HTTPError, Request, Response
+from porch.http import Headers, HTTPError, Request, Response, ServerFault
 
 log = logging.getLogger("porch.app.templates")
 
@@ -310,7 +310,7 @@ class UserTemplates:
             text = await run_bounded(lambda: self.render(name, variables), self.seconds)
         except BudgetExceeded:
             log.error("template %s took longer than %s s: stopped", name, self.seconds)
-            raise HTTPError(
+            raise ServerFault(
                 500, f"this page's template took longer than {self.seconds:g} s to render"
             ) from None
         return self._response(served, text)
@@ -345,7 +345,7 @@ class UserTemplates:
             if size > self.max_bytes:
                 log.error("template %s rendered over %d bytes: stopped", template.name,
                           self.max_bytes)  # fmt: skip
-                raise HTTPError(
+                raise ServerFault(
                     500, f"this page's template rendered more than {self.max_bytes} bytes"
                 )
             parts.append(piece)
@@ -361,10 +361,10 @@ class UserTemplates:
             raise HTTPError(404, "not found") from None
         except jinja2.TemplateSyntaxError as error:
             log.error("template syntax error in %s line %s: %s", name, error.lineno, error.message)
-            raise HTTPError(500, "this page's template has an error") from None
+            raise ServerFault(500, "this page's template has an error") from None
         except Exception:
             log.exception("cannot load template %s", name)
-            raise HTTPError(500, "this page's template has an error") from None
+            raise ServerFault(500, "this page's template has an error") from None
         try:
             return self._generate(template, variables)
         except BudgetExceeded:
@@ -379,9 +379,9 @@ class UserTemplates:
                 name,
                 error.message,
             )
-            raise HTTPError(500, "this page's template has an error") from None
+            raise ServerFault(500, "this page's template has an error") from None
         except Exception as error:
             where = _template_location(error, str(self.root))
             log.error("template %s failed at %s: %s: %s", name, where, type(error).__name__, error)
             log.debug("template traceback", exc_info=error)
-            raise HTTPError(500, "this page's template failed to render") from None
+            raise ServerFault(500, "this page's template failed to render") from None

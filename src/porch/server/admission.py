@@ -31,7 +31,11 @@ OVERLOADED: Final = (
     b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
     b"X-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n"
 )
-"""The answer when no slot can be reclaimed, and to a shed connection."""
+"""The answer when no slot can be reclaimed, and to a shed connection, without an app's error
+page; ``serve`` renders the app's page once at start instead (``cycle.refusal_bytes``)."""
+
+
+_HEAD_SENDING: Final = (Phase.NEW, Phase.HEAD)
 
 
 class Admitted(Protocol):
@@ -55,6 +59,7 @@ class ServerState:
 
     def __init__(self, trusted_proxies: tuple[Network, ...] = ()) -> None:
         self.trusted_proxies = trusted_proxies
+        self.overloaded = OVERLOADED
         self.connections: dict[Admitted, None] = {}
         self.idle: dict[Admitted, None] = {}
         self.total_requests = 0
@@ -88,7 +93,7 @@ class ServerState:
         self.release(victim)
         self.shed += 1
         if victim.transport is not None:
-            victim.transport.write(OVERLOADED)
+            victim.transport.write(self.overloaded)
             victim.transport.close()
         return True
 
@@ -96,7 +101,7 @@ class ServerState:
         oldest: dict[str, Admitted] = {}
         counts: dict[str, int] = {}
         for connection in self.connections:  # oldest first
-            if connection.phase in (Phase.NEW, Phase.HEAD):
+            if connection.phase in _HEAD_SENDING:
                 where = connection.address
                 counts[where] = counts.get(where, 0) + 1
                 oldest.setdefault(where, connection)

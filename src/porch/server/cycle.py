@@ -17,6 +17,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from porch.http import (
+    ErrorPage,
     FileBody,
     Headers,
     HTTPError,
@@ -28,7 +29,7 @@ from porch.http import (
     check_version,
 )
 from porch.http.forwarded import forwarded_origin
-from porch.http.wire import frame, response_head
+from porch.http.wire import Phase, frame, response_head
 from porch.server.body import StreamBody
 from porch.server.senders import release_body
 
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
     from porch.server.protocol import Connection
 
 log = logging.getLogger("porch.server")
+
+_IDLE, _CLOSED = Phase.IDLE, Phase.CLOSED  # a member read off its Enum class: ~0.25 µs (3.11)
 
 
 class Job:
@@ -123,7 +126,7 @@ async def respond(connection: Connection, job: Job) -> bool:
     # still go out, in order (a malformed request after two good ones gets two answers and
     # then its 400).
     if connection.state.shutting_down or (
-        not connection.wire.reading and len(connection.pipeline) <= 1
+        connection.wire.phase > _IDLE and len(connection.pipeline) <= 1  # no longer reading
     ):
         keep_alive = False
     if connection.flow.lost:
@@ -167,11 +170,21 @@ async def send(
     return sent, framing.keep_alive and whole
 
 
+def refusal_bytes(error_page: ErrorPage, error: HTTPError) -> bytes:
+    """A whole closing response for ``error`` rendered by ``error_page`` for no request (the
+    503 of admission, answered before any request is read): computed once at start, written
+    as is, so it carries the same page and security headers as every other error."""
+    response = error_page(error, None)
+    body = response.body if isinstance(response.body, bytes) else b""
+    framing = frame("GET", "1.1", response.status, len(body), False)
+    return response_head(framing, response.status, response.headers, len(body)) + body
+
+
 async def run_pipeline(connection: Connection) -> None:
     """Answer the queued jobs in order until the queue is empty or the connection ends."""
     pipeline = connection.pipeline
     try:
-        while pipeline and connection.wire.open:
+        while pipeline and connection.wire.phase != _CLOSED:
             job = pipeline[0]
             keep_going = await respond(connection, job)
             pipeline.popleft()

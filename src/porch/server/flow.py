@@ -49,11 +49,6 @@ class FlowControl:
         self.lost = True
         self.writable.set()
 
-    @property
-    def must_drain(self) -> bool:
-        """True when ``drain`` has something to wait for (or report)."""
-        return self.lost or not self.writable.is_set()
-
     async def drain(self) -> None:
         """Wait until the transport wants more; raises ConnectionError once the peer is gone,
         or when the client read nothing of what waits for ``send_timeout`` seconds."""

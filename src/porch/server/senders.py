@@ -24,6 +24,7 @@ from typing import Final, Protocol
 from porch.bodyfile import open_file_body
 from porch.http import FileBody, HTTPError
 from porch.http.wire import Framing
+from porch.http.wire.framing import informational_head
 from porch.server.flow import FlowControl
 
 log = logging.getLogger("porch.server")
@@ -34,6 +35,7 @@ FILE_CHUNK: Final = 256 * 1024
 """Read size of the bounded copy (uvloop, TLS): bounded memory per connection."""
 SENDFILE_PIECE: Final = 1024 * 1024
 """Bytes per ``loop.sendfile`` call: the send timeout is checked between pieces."""
+CONTINUE: Final = informational_head(100, ())
 
 
 class FileSender(Protocol):
@@ -137,8 +139,9 @@ class Sender:
 
     async def send_bytes(self, framing: Framing, head: bytes, body: bytes) -> tuple[int, bool]:
         self.transport.write(head + body if framing.with_body and body else head)
-        if self.flow.must_drain:
-            await self.flow.drain()
+        flow = self.flow
+        if flow.lost or not flow.writable.is_set():
+            await flow.drain()
         return (len(body) if framing.with_body else 0), True
 
     async def send_file(self, framing: Framing, head: bytes, body: FileBody) -> tuple[int, bool]:
@@ -152,8 +155,9 @@ class Sender:
             if length <= SMALL_FILE:
                 data = os.pread(fd, length, body.offset)
                 self.transport.write(head + data)
-                if self.flow.must_drain:
-                    await self.flow.drain()
+                flow = self.flow
+                if flow.lost or not flow.writable.is_set():
+                    await flow.drain()
                 return len(data), len(data) == length  # short: the file shrank
             self.transport.write(head)
             await self.flow.drain()
@@ -205,3 +209,10 @@ class Sender:
         """An interim response (100 Continue, 104 ...): just its head, ahead of the final one."""
         if not self.flow.lost:
             self.transport.write(head)
+
+    async def informational(self, status: int, headers: list[tuple[str, str]]) -> None:
+        """``Request.send_informational`` on porch's server (an ``InformationalSender``)."""
+        self.send_informational(informational_head(status, headers))
+        flow = self.flow
+        if flow.lost or not flow.writable.is_set():
+            await flow.drain()

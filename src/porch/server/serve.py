@@ -14,11 +14,12 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from porch.http import ErrorPage, Handler, plain_error
+from porch.http import ErrorPage, Handler, ServerFault, plain_error
 from porch.runtime import Runtime
 from porch.server.accesslog import AccessLog
 from porch.server.admission import ServerState
 from porch.server.banner import banner_extra
+from porch.server.cycle import refusal_bytes
 from porch.server.protocol import Connection
 from porch.server.senders import SendPolicy
 
@@ -83,6 +84,9 @@ async def serve(
     loop = asyncio.get_running_loop()
     config = runtime.config
     state = ServerState(runtime.trusted_proxies)
+    state.overloaded = refusal_bytes(
+        error_page, ServerFault(503, "too many connections; try again", {"Retry-After": "1"})
+    )
     access_log = None if config.quiet else AccessLog()
     raise_file_limit()
     context = runtime.ssl_context

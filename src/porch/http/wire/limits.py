@@ -12,6 +12,7 @@ every request on it: ``start`` resets the counters, nothing is allocated per req
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from porch.http.errors import ProtocolError
 
@@ -19,6 +20,19 @@ DEFAULT_MAX_URL_BYTES = 8 * 1024
 DEFAULT_MAX_HEADER_BYTES = 16 * 1024
 DEFAULT_MAX_HEADERS = 100
 """porch.config's DEFAULT_* constants are these."""
+
+
+class LimitSettings(Protocol):
+    """Where the limits come from (``porch.config.Config``)."""
+
+    @property
+    def max_url_bytes(self) -> int: ...
+
+    @property
+    def max_header_bytes(self) -> int: ...
+
+    @property
+    def max_headers(self) -> int: ...
 
 
 class HeadLimits:
@@ -45,6 +59,11 @@ class HeadLimits:
         self.url_bytes = 0
         self.header_bytes = 0
         self.headers = 0
+
+    @classmethod
+    def of(cls, settings: LimitSettings) -> HeadLimits:
+        """A counter with the limits of ``settings``."""
+        return cls(settings.max_url_bytes, settings.max_header_bytes, settings.max_headers)
 
     def start(self) -> None:
         """A new head begins: counters to zero."""

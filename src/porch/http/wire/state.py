@@ -124,7 +124,9 @@ _TABLE[Phase.CLOSED].update(dict.fromkeys(Event, Phase.CLOSED))  # late events a
 TRANSITIONS: Final = {phase: dict(moves) for phase, moves in _TABLE.items()}
 """Phase -> event -> next phase: every move the machine can make."""
 
-_COMPILED: Final = tuple(tuple(TRANSITIONS[phase].get(event) for event in Event) for phase in Phase)
+NEXT: Final = tuple(tuple(TRANSITIONS[phase].get(event) for event in Event) for phase in Phase)
+"""``TRANSITIONS`` compiled to ``NEXT[phase][event]`` (None: not allowed): the same table, as
+tuples a transport can index without a call."""
 
 TIMERS: Final = {
     Phase.NEW: Timer.HEADER,
@@ -137,7 +139,11 @@ TIMERS: Final = {
 }
 """The one timer each phase runs."""
 
-_TIMER_OF: Final = tuple(TIMERS[phase] for phase in Phase)
+TIMER_OF: Final = tuple(TIMERS[phase] for phase in Phase)
+"""``TIMERS`` as a tuple indexed by phase (the transport's hot path)."""
+
+
+_IDLE, _CLOSED = Phase.IDLE, Phase.CLOSED  # reading an Enum member off its class is slow (3.11)
 
 
 class ConnectionState:
@@ -150,7 +156,7 @@ class ConnectionState:
 
     def handle(self, event: Event) -> Phase:
         """Move by ``event``; returns the new phase. ``WireStateError`` when not allowed."""
-        following = _COMPILED[self.phase][event]
+        following = NEXT[self.phase][event]
         if following is None:
             raise WireStateError(f"{event.name} cannot happen in {self.phase.name}")
         self.phase = following
@@ -159,16 +165,16 @@ class ConnectionState:
     @property
     def timer(self) -> Timer:
         """The timer the current phase runs."""
-        return _TIMER_OF[self.phase]
+        return TIMER_OF[self.phase]
 
     @property
     def reading(self) -> bool:
         """True while requests may still arrive (the parser is fed)."""
-        return self.phase <= Phase.IDLE
+        return self.phase <= _IDLE
 
     @property
     def open(self) -> bool:
-        return self.phase != Phase.CLOSED
+        return self.phase != _CLOSED
 
     def __repr__(self) -> str:
         return f"<ConnectionState {self.phase.name}>"
