@@ -2,7 +2,8 @@
 
 Run:  PORCH_ROOT=~/Public uvicorn examples.fastapi_app:app
 Then: /api/hello is FastAPI's, everything under /files/ is porch's (listings, ranges,
-conditional requests, error pages).
+conditional requests, error pages). porch answers only loopback names and IP literals
+unless told more (DNS rebinding, docs/security.md): PORCH_ALLOWED_HOSTS=files.example.org,...
 """
 
 from __future__ import annotations
@@ -21,4 +22,6 @@ def hello() -> dict[str, str]:
     return {"hello": "from FastAPI"}
 
 
-app.mount("/files", porch.asgi.app(os.environ.get("PORCH_ROOT", ".")), name="files")
+allowed = tuple(name for name in os.environ.get("PORCH_ALLOWED_HOSTS", "").split(",") if name)
+files = porch.asgi.app(os.environ.get("PORCH_ROOT", "."), allowed_hosts=allowed)
+app.mount("/files", files, name="files")

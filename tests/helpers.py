@@ -183,7 +183,7 @@ def exchange(server: PorchProcess, raw: bytes, method: str = "GET") -> RawRespon
         return ResponseReader(sock).read(method)
 
 
-def get(path: str, *, host: str = "x", extra: str = "") -> bytes:
+def get(path: str, *, host: str = "localhost", extra: str = "") -> bytes:
     """A minimal GET request's bytes; ``path`` is sent exactly as given (no normalising)."""
     return f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode("latin-1")
 

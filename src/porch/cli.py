@@ -75,6 +75,16 @@ docs/ has the whole story: configuration.md, uploads.md, security.md, webapp.md,
 """
 
 
+def parse_upload_size(text: str) -> int | None:
+    """``parse_size``, or None for ``unlimited`` (issue 17: the default is a limit)."""
+    if text.strip().lower() in ("unlimited", "none"):
+        return None
+    return parse_size(text)
+
+
+parse_upload_size.__name__ = "size"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; every limit has a flag, every flag a default from ``porch.config``.
 
@@ -160,9 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     uploads.add_argument(
         "--max-upload-size",
         metavar="SIZE",
-        type=parse_size,
+        type=parse_upload_size,
         default=config.DEFAULT_MAX_UPLOAD_SIZE,
-        help="413 for request bodies over this many bytes (suffixes K, M, G); default: no limit",
+        help="413 for request bodies over this many bytes (suffixes K, M, G; 'unlimited')",
     )
     uploads.add_argument(
         "--state-dir",
@@ -210,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_dav_arguments(parser, positive_int)
     add_fleet_arguments(parser)
     add_folder_arguments(parser)
+    add_hostile_arguments(parser)
 
     limits = parser.add_argument_group("limits and timeouts (docs/limits.md)")
     number, seconds = "N", "SECONDS"
@@ -461,6 +472,76 @@ def folder_settings(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+def add_hostile_arguments(parser: argparse.ArgumentParser) -> None:
+    """Safe on a hostile network (issue 17, docs/security.md)."""
+    hostile = parser.add_argument_group("hostile networks (see docs/security.md)")
+    hostile.add_argument(
+        "--allowed-host",
+        action="append",
+        default=list(config.DEFAULT_ALLOWED_HOSTS),
+        metavar="NAME",
+        help="answer requests for this host name too (repeatable; .example.org admits "
+        "subdomains; * answers any Host, e.g. behind a proxy that sets it); others get 421",
+    )
+    hostile.add_argument(
+        "--trust-uploaded-html",
+        action="store_true",
+        help="serve uploaded files without the sandboxing Content-Security-Policy, so "
+        "uploaded HTML and SVG can run script in porch's origin (only for writers you trust)",
+    )
+    hostile.add_argument(
+        "--template-timeout",
+        type=_positive(float),
+        default=config.DEFAULT_TEMPLATE_SECONDS,
+        help="seconds a user template (NAME.j2) may render before it ends in a 500",
+    )
+    hostile.add_argument(
+        "--template-max-bytes",
+        type=parse_size,
+        default=config.DEFAULT_TEMPLATE_MAX_BYTES,
+        help="largest page a user template may render before it ends in a 500",
+    )
+    hostile.add_argument(
+        "--max-pending-logins",
+        type=_positive(int),
+        default=config.DEFAULT_MAX_PENDING_LOGINS,
+        help="password checks running or waiting at once; more get 503",
+    )
+    hostile.add_argument(
+        "--login-free-failures",
+        type=_non_negative_int,
+        default=config.DEFAULT_LOGIN_FREE_FAILURES,
+        help="failed logins per address or user before back-off (429) starts",
+    )
+    hostile.add_argument(
+        "--login-max-backoff",
+        type=_positive(float),
+        default=config.DEFAULT_LOGIN_MAX_BACKOFF,
+        help="longest back-off in seconds after failed logins (doubles per failure)",
+    )
+
+
+def with_hostile(settings: Config, args: argparse.Namespace) -> Config:
+    """``settings`` with the issue-17 fields from ``args``."""
+    return dataclasses.replace(
+        settings,
+        allowed_hosts=tuple(args.allowed_host),
+        trust_uploaded_html=args.trust_uploaded_html,
+        template_timeout=args.template_timeout,
+        template_max_bytes=args.template_max_bytes,
+        max_pending_logins=args.max_pending_logins,
+        login_free_failures=args.login_free_failures,
+        login_max_backoff=args.login_max_backoff,
+    )
+
+
 def with_security(
     settings: Config, args: argparse.Namespace, parser: argparse.ArgumentParser
 ) -> Config:
@@ -603,7 +684,9 @@ def runtime_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
         config_file=Path(args.config) if args.config else None,
     )
     settings = dataclasses.replace(settings, **folder_settings(args))  # type: ignore[arg-type]
-    settings = with_fleet(with_dav(with_security(settings, args, parser), args), args)
+    settings = with_hostile(
+        with_fleet(with_dav(with_security(settings, args, parser), args), args), args
+    )
     try:
         return settings.validate()
     except ConfigError as error:

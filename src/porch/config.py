@@ -28,9 +28,11 @@ DEFAULT_SHUTDOWN_GRACE = 5.0
 DEFAULT_MAX_PIPELINE = 32
 DEFAULT_WORKERS = 1
 DEFAULT_MAX_QUERY_FIELDS = 1000
-# Uploads (docs/uploads.md): off unless an upload directory is given; no size limit by default.
+# Uploads (docs/uploads.md): off unless an upload directory is given.
 DEFAULT_UPLOAD_DIR: Path | None = None
-DEFAULT_MAX_UPLOAD_SIZE: int | None = None
+DEFAULT_MAX_UPLOAD_SIZE: int | None = 10 * 1024**3
+"""10 GiB (issue 17; docs/limits.md says why): a disk image or a long video fits, while one
+client cannot fill the disk with a single request. ``--max-upload-size unlimited``: None."""
 
 # Reading files (issue 3): ranges and compression.
 DEFAULT_MAX_RANGES = 100
@@ -79,6 +81,20 @@ DEFAULT_RESUMABLE_EXPIRY = 24 * 3600.0
 """Seconds an unfinished resumable upload is kept after its last byte arrived."""
 DEFAULT_MAX_PARTIAL_UPLOADS = 1000
 """Unfinished resumable uploads kept at once; more are refused with 503 until some finish."""
+
+# Safe on a hostile network (issue 17, docs/security.md).
+DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = ()
+"""Names answered besides loopback names, IP literals, the bind address and the banner's."""
+DEFAULT_TEMPLATE_SECONDS = 5.0
+"""Longest a user template may render (then 500); it renders in a worker thread."""
+DEFAULT_TEMPLATE_MAX_BYTES = 16 * 1024 * 1024
+"""Largest page a user template may render (then 500)."""
+DEFAULT_MAX_PENDING_LOGINS = 32
+"""Password checks running or waiting at once; one more gets 503 (porch.app.logins)."""
+DEFAULT_LOGIN_FREE_FAILURES = 5
+"""Failed logins per address or user name before back-off starts."""
+DEFAULT_LOGIN_MAX_BACKOFF = 60.0
+"""The longest back-off, in seconds, after repeated failures (it doubles per failure)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,6 +182,19 @@ class Config:
     resumable: bool = True
     resumable_expiry: float = DEFAULT_RESUMABLE_EXPIRY
     max_partial_uploads: int = DEFAULT_MAX_PARTIAL_UPLOADS
+    # Safe on a hostile network (issue 17, docs/security.md): Host names answered besides
+    # loopback names, IP literals, the bind address and the banner's (``*``: any).
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    # Files in writable places (the served upload directory) go out with
+    # ``Content-Security-Policy: sandbox`` unless this is set (porch.app.inert).
+    trust_uploaded_html: bool = False
+    # User templates' budget (porch.app.usertemplates).
+    template_timeout: float = DEFAULT_TEMPLATE_SECONDS
+    template_max_bytes: int = DEFAULT_TEMPLATE_MAX_BYTES
+    # Login floods (porch.app.logins).
+    max_pending_logins: int = DEFAULT_MAX_PENDING_LOGINS
+    login_free_failures: int = DEFAULT_LOGIN_FREE_FAILURES
+    login_max_backoff: float = DEFAULT_LOGIN_MAX_BACKOFF
 
     # The wire core (issue 18): the credentials file the accounts came from, so that
     # ``validate`` can refuse it inside ROOT as it refuses a TLS key there.

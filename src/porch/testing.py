@@ -93,7 +93,8 @@ async def read_body(response: Response, framing: Framing) -> bytes:
 class Client:
     """Sends requests to an app in-process: ``Client(app).get("/x").status``.
 
-    ``body`` may be bytes or an iterable of byte chunks (to test streaming). A Host header and,
+    ``body`` may be bytes or an iterable of byte chunks (to test streaming). A Host header
+    (``localhost``: a name every porch answers for) and,
     for a bytes body, a Content-Length are added unless given.
     """
 
@@ -133,7 +134,7 @@ class Client:
         """The async form of ``request``, for tests already inside an event loop."""
         pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers or [])
         request_headers = Headers(pairs)
-        request_headers.setdefault("Host", "testserver")
+        request_headers.setdefault("Host", "localhost")
         if isinstance(body, bytes):
             parts: Iterable[bytes] = [body] if body else []
             if body or method in ("POST", "PUT"):

@@ -284,7 +284,7 @@ def test_zip_through_asgi_has_its_length(tree: Path) -> None:
         "raw_path": b"/sub/",
         "root_path": "",
         "query_string": b"zip",
-        "headers": [(b"host", b"test")],
+        "headers": [(b"host", b"localhost")],
         "client": ("127.0.0.1", 1234),
         "extensions": {},
     }

@@ -35,7 +35,7 @@ def call(
         "raw_path": raw_path if raw_path is not None else path.encode(),
         "root_path": root_path,
         "query_string": b"",
-        "headers": headers if headers is not None else [(b"host", b"test")],
+        "headers": headers if headers is not None else [(b"host", b"localhost")],
         "client": ("127.0.0.1", 1234),
         "extensions": extensions or {},
     }
@@ -135,7 +135,7 @@ def test_accounts_without_anonymous_refuse_anonymous_clients(root: Path) -> None
     locked = porch.asgi.app(root, accounts=(account,))
     assert call(locked, "/a.txt")[0] == 401
     credentials = b"Basic " + base64.b64encode(b"ann:pw")
-    headers = [(b"host", b"test"), (b"authorization", credentials)]
+    headers = [(b"host", b"localhost"), (b"authorization", credentials)]
     assert call(locked, "/a.txt", headers=headers)[:3:2] == (200, b"hello asgi\n")
     public = porch.asgi.app(root, accounts=(account,), anonymous=parse_grants("read"))
     assert call(public, "/a.txt")[0] == 200
@@ -157,7 +157,7 @@ def test_a_download_stops_when_the_client_disconnects(root: Path) -> None:
         "path": "/huge.bin",
         "raw_path": b"/huge.bin",
         "query_string": b"",
-        "headers": [(b"host", b"test")],
+        "headers": [(b"host", b"localhost")],
     }
     messages: list[dict[str, Any]] = [{"type": "http.request", "body": b"", "more_body": False}]
     sent: list[dict[str, Any]] = []
@@ -180,7 +180,7 @@ def test_a_download_stops_when_the_client_disconnects(root: Path) -> None:
 def test_listing_links_stay_under_the_mount_prefix(root: Path) -> None:
     (root / "docs").mkdir()
     (root / "docs" / "a.txt").write_text("a")
-    html = [(b"host", b"test"), (b"accept", b"text/html")]
+    html = [(b"host", b"localhost"), (b"accept", b"text/html")]
     status, _, body, _ = call(
         porch.asgi.app(root), "/files/docs/", root_path="/files", headers=html
     )
@@ -200,16 +200,16 @@ def test_webdav_under_a_prefix(root: Path, tmp_path_factory: pytest.TempPathFact
     state = tmp_path_factory.mktemp("state")
     app = porch.asgi.app(root, anonymous=parse_grants("write"), state_dir=state)
     assert call(app, "/files/new", method="MKCOL", root_path="/files")[0] == 201
-    moved = [(b"host", b"test"), (b"destination", b"http://test/files/new/b.txt")]
+    moved = [(b"host", b"localhost"), (b"destination", b"http://localhost/files/new/b.txt")]
     status, headers, _, _ = call(
         app, "/files/a.txt", method="COPY", root_path="/files", headers=moved
     )
     assert status == 201
     assert headers["location"] == "/files/new/b.txt"
     assert (root / "new" / "b.txt").read_text() == "hello asgi\n"
-    outside = [(b"host", b"test"), (b"destination", b"/elsewhere/b.txt")]
+    outside = [(b"host", b"localhost"), (b"destination", b"/elsewhere/b.txt")]
     assert call(app, "/files/a.txt", method="COPY", root_path="/files", headers=outside)[0] == 403
-    depth = [(b"host", b"test"), (b"depth", b"1")]
+    depth = [(b"host", b"localhost"), (b"depth", b"1")]
     status, _, body, _ = call(
         app, "/files/new/", method="PROPFIND", root_path="/files", headers=depth
     )

@@ -16,6 +16,7 @@ def test_fastapi_example_mounts_porch(tmp_path: Path, monkeypatch: pytest.Monkey
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "index.html").write_text("<p>docs</p>")
     monkeypatch.setenv("PORCH_ROOT", str(tmp_path))
+    monkeypatch.setenv("PORCH_ALLOWED_HOSTS", "testserver")  # Starlette's client's Host
     spec = importlib.util.spec_from_file_location("fastapi_example", EXAMPLE)
     assert spec is not None
     assert spec.loader is not None
@@ -34,3 +35,7 @@ def test_fastapi_example_mounts_porch(tmp_path: Path, monkeypatch: pytest.Monkey
         assert client.get("/files/docs/").text == "<p>docs</p>"
         assert client.get("/files/missing.txt").status_code == 404
         assert client.get("/files/%2e%2e/secret").status_code == 400
+        assert (
+            client.get("/files/report.txt", headers={"Host": "elsewhere.example"}).status_code
+            == 421
+        )

@@ -83,6 +83,10 @@ def acceptable(name: str, served: bool) -> bool:
         and "\\" not in name
         and not name.startswith(".")
         and not any(unicodedata.category(char) == "Cc" for char in name)
+        # Issue 17: format controls (bidi, zero-width) except ZWNJ and ZWJ; no index.html
+        # where it would replace a served folder's listing.
+        and not any(unicodedata.category(c) == "Cf" and c not in "\u200c\u200d" for c in name)
+        and not (served and name.lower() == "index.html")
         and len(name.encode("utf-8")) <= 255
         and not (served and name.lower().endswith(".j2"))
         and not (len(name) >= 2 and name[1] == ":" and name[0].isascii() and name[0].isalpha())
@@ -96,7 +100,25 @@ names = (
     st.text(ALPHABET, max_size=12)
     | st.builds(lambda rest: "incoming/" + rest, st.text(ALPHABET, max_size=6))
     | st.sampled_from(
-        [".", "..", "...", ".j2", "a.j2", "a.J2", "a.j2.txt", "C:x", "c:", "-", "%2e", "a b"]
+        [
+            ".",
+            "..",
+            "...",
+            ".j2",
+            "a.j2",
+            "a.J2",
+            "a.j2.txt",
+            "C:x",
+            "c:",
+            "-",
+            "%2e",
+            "a b",
+            "index.html",
+            "Index.HTML",
+            "a\u200db",
+            "\u200bx",
+            "\xadx",
+        ]
     )
     | st.builds(lambda n, e: "a" * n + "é" * e, st.integers(120, 256), st.integers(0, 70))
     | st.builds(lambda a, b: a + b, st.text(ALPHABET, max_size=6), st.sampled_from([".j2", "/x"]))

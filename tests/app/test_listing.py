@@ -307,7 +307,7 @@ def test_cached_listing_pages_are_never_shared_between_different_pages(tmp_path:
     (root / "a.txt").write_text("a")
     past = _time.time() - 60  # old enough for the listing cache to keep it
     os.utime(root, (past, past))
-    app = App(Config(root=root.resolve()))
+    app = App(Config(root=root.resolve(), allowed_hosts=("one.example", "two.example")))
     client = Client(app)
     first = client.get("/", headers={**HTML, "Host": "one.example:8000"}).text
     second = client.get("/", headers={**HTML, "Host": "two.example:8000"}).text

@@ -180,7 +180,9 @@ def test_cli_builds_upload_config(root: Path, updir: Path) -> None:
     assert settings.max_upload_size == 3072
     default = config_from_args(parser.parse_args([str(root)]), parser)
     assert default.upload_dir is None
-    assert default.max_upload_size is None
+    assert default.max_upload_size == 10 * 1024**3  # issue 17: a default limit
+    args = parser.parse_args([str(root), "--max-upload-size", "unlimited"])
+    assert config_from_args(args, parser).max_upload_size is None
 
 
 # -- raw uploads ----------------------------------------------------------------------------

@@ -126,7 +126,7 @@ def test_upload_form_placement(root: Path, tmp_path: Path) -> None:
 
 
 def test_qr_svg(root: Path) -> None:
-    client = Client(App(Config(root=root)))
+    client = Client(App(Config(root=root, allowed_hosts=("files.example",))))
     response = client.get("/-/qr.svg?path=/sub/", headers={"Host": "files.example:8000"})
     assert response.status == 200
     assert response.headers.get("Content-Type") == "image/svg+xml"
@@ -134,7 +134,7 @@ def test_qr_svg(root: Path) -> None:
     assert response.body.startswith(b"<svg")
     assert b"<script" not in response.body
     assert response.body == porch.share.qr_svg("http://files.example:8000/sub/")
-    assert client.get("/-/qr.svg").body == porch.share.qr_svg("http://testserver/")
+    assert client.get("/-/qr.svg").body == porch.share.qr_svg("http://localhost/")
 
 
 @pytest.mark.parametrize(
@@ -156,7 +156,7 @@ def test_qr_swaps_loopback_for_the_lan_address(root: Path, monkeypatch: pytest.M
     monkeypatch.setattr(
         "porch.app.qr.lan_addresses", lambda host: ["192.168.1.20"] if host == "0.0.0.0" else []
     )
-    client = Client(App(Config(root=root, host="0.0.0.0")))
+    client = Client(App(Config(root=root, host="0.0.0.0", allowed_hosts=("laptop.lan",))))
     for host in ("localhost:8000", "127.0.0.1:8000", "[::1]:8000"):
         page = client.get("/sub/", headers={**HTML, "Host": host}).text
         assert '<code id="share-url">http://192.168.1.20:8000/sub/</code>' in page

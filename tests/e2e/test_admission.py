@@ -69,7 +69,7 @@ def test_slow_heads_from_other_addresses_at_the_limit(porch: Start, site: Path) 
     server = porch(site, "--max-connections", str(limit), "--header-timeout", "30", "--quiet")
     slow = [connect_from(server, f"127.0.0.{2 + n % 4}") for n in range(limit)]
     for sock in slow:
-        sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n")
+        sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n")
     time.sleep(0.3)
     worst = max(timed_get(server) for _ in range(5))
     assert worst < PROMPT
@@ -108,7 +108,7 @@ def test_503_only_when_nothing_can_be_reclaimed(porch: Start, site: Path) -> Non
     server = porch(site, "--max-connections", "3", "--quiet")
     busy = [connect_from(server) for _ in range(3)]
     for sock in busy:  # heads arriving, all from the newcomer's own address
-        sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n")
+        sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n")
     time.sleep(0.2)
     with connect_from(server) as extra:
         refused = ResponseReader(extra).read()

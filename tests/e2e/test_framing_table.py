@@ -110,7 +110,11 @@ def same_boundary(observed: Observed) -> Observed:
 
 def over_the_wire(server: PorchProcess, row: tuple[Any, ...]) -> tuple[Observed, str]:
     method, target, version, extra = row
-    lines = [f"{method} {target} HTTP/{version}", "Host: x", *(f"{k}: {v}" for k, v in extra)]
+    lines = [
+        f"{method} {target} HTTP/{version}",
+        "Host: localhost",
+        *(f"{k}: {v}" for k, v in extra),
+    ]
     with socket.create_connection((server.host, server.port), timeout=5) as sock:
         sock.sendall(("\r\n".join([*lines, "Connection: close", "", ""])).encode())
         data = b""
@@ -154,7 +158,7 @@ def through_asgi(root: Path, row: tuple[Any, ...]) -> Observed:
         "raw_path": target.encode(),
         "root_path": "",
         "query_string": b"",
-        "headers": [(b"host", b"x"), *((k.lower().encode(), v.encode()) for k, v in extra)],
+        "headers": [(b"host", b"localhost"), *((k.lower().encode(), v.encode()) for k, v in extra)],
         "client": ("127.0.0.1", 1),
     }
     sent: list[dict[str, Any]] = []
@@ -220,6 +224,11 @@ def test_interim_responses_per_front_end(root: Path) -> None:
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": "/interim", "headers": [(b"host", b"x")]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/interim",
+        "headers": [(b"host", b"localhost")],
+    }
     asyncio.run(porch.asgi.PorchASGI(app)(scope, receive, send))
     assert [m.get("status") for m in sent if m["type"] == "http.response.start"] == [201]

@@ -40,7 +40,7 @@ def test_time_over_the_wire(porch: Start, site: Path) -> None:
     now = datetime.datetime.now(datetime.UTC)
     assert abs((now - shown).total_seconds()) < 5
 
-    head = exchange(server, b"HEAD /time HTTP/1.1\r\nHost: x\r\n\r\n", "HEAD")
+    head = exchange(server, b"HEAD /time HTTP/1.1\r\nHost: localhost\r\n\r\n", "HEAD")
     assert head.status == 200
     assert head.header("cache-control") == "no-store"
     assert head.header("content-length") == str(len(response.body))
@@ -57,11 +57,11 @@ def test_route_module_from_the_command_line(porch: Start, example_site: Path) ->
         reader = ResponseReader(sock)
         sock.sendall(
             get("/hello?name=%3Cb%3EAda")
-            + b"HEAD /hello?name=Ada HTTP/1.1\r\nHost: x\r\n\r\n"
+            + b"HEAD /hello?name=Ada HTTP/1.1\r\nHost: localhost\r\n\r\n"
             + get("/api/visits")
             + get("/api/visits")
-            + b"POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
-            + b"POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+            + b"POST /api/echo HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello"
+            + b"POST /hello HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n"
             + get("/teapot", extra="Accept: application/json\r\n")
         )
         hello = reader.read()

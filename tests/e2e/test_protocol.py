@@ -131,7 +131,7 @@ def test_connection_close_is_honoured(server: PorchProcess) -> None:
 
 def test_head_has_headers_and_no_body(server: PorchProcess) -> None:
     with server.connect() as sock:
-        sock.sendall(b"HEAD /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n" + get("/two.txt"))
+        sock.sendall(b"HEAD /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n" + get("/two.txt"))
         reader = ResponseReader(sock)
         head = reader.read("HEAD")
         assert head.status == 200
@@ -142,50 +142,55 @@ def test_head_has_headers_and_no_body(server: PorchProcess) -> None:
 
 
 def test_options_star_and_methods(server: PorchProcess) -> None:
-    response = exchange(server, b"OPTIONS /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+    response = exchange(server, b"OPTIONS /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
     assert response.status == 204
     assert "GET" in (response.header("allow") or "")
 
 
 REFUSED = [
     ("malformed request line", b"GARBAGE\r\n\r\n", 400),
-    ("bad version", b"GET / HTTP/9.9x\r\nHost: x\r\n\r\n", 400),
+    ("bad version", b"GET / HTTP/9.9x\r\nHost: localhost\r\n\r\n", 400),
     ("space in header name", b"GET / HTTP/1.1\r\nHo st: x\r\n\r\n", 400),
-    ("header without colon", b"GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", 400),
-    ("bare LF in header", b"GET / HTTP/1.1\r\nHost: x\r\nA: b\rc\r\n\r\n", 400),
+    ("header without colon", b"GET / HTTP/1.1\r\nHost: localhost\r\nNoColon\r\n\r\n", 400),
+    ("bare LF in header", b"GET / HTTP/1.1\r\nHost: localhost\r\nA: b\rc\r\n\r\n", 400),
     ("no Host on 1.1", b"GET /hello.txt HTTP/1.1\r\n\r\n", 400),
     ("two Hosts", b"GET /hello.txt HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
     (
         "CL and TE",
-        b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        b"POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         400,
     ),
     (
         "two different Content-Lengths",
-        b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        b"POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n"
+        b"Content-Length: 4\r\n\r\nabcd",
         400,
     ),
     (
         "Content-Length list",
-        b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 4\r\n\r\nabcd",
+        b"POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3, 4\r\n\r\nabcd",
         400,
     ),
-    ("negative Content-Length", b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400),
+    (
+        "negative Content-Length",
+        b"POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Length: -1\r\n\r\n",
+        400,
+    ),
     (
         "unknown transfer coding",
-        b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+        b"POST /x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n",
         (400, 501),
     ),
     (  # 405 when the app refuses before reading the broken body; it closes either way
         "bad chunk size",
-        b"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"POST /x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         (400, 405),
     ),
-    ("unknown method", b"BREW /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", 501),
-    ("unknown long method", b"REPORT / HTTP/1.1\r\nHost: x\r\n\r\n", 501),
-    ("absolute-form", b"GET http://x/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", 400),
-    ("asterisk-form GET", b"GET * HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    ("unknown method", b"BREW /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n", 501),
+    ("unknown long method", b"REPORT / HTTP/1.1\r\nHost: localhost\r\n\r\n", 501),
+    ("absolute-form", b"GET http://x/hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n", 400),
+    ("asterisk-form GET", b"GET * HTTP/1.1\r\nHost: localhost\r\n\r\n", 400),
 ]
 
 
@@ -209,7 +214,8 @@ def test_bad_requests_are_refused(
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 def test_known_method_not_allowed_is_405_with_allow(server: PorchProcess, method: str) -> None:
     response = exchange(
-        server, f"{method} /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode()
+        server,
+        f"{method} /hello.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n".encode(),
     )
     assert response.status == 405
     assert "GET" in (response.header("allow") or "")
@@ -224,8 +230,8 @@ def test_url_length_limit(server: PorchProcess) -> None:
 
 
 def test_header_bytes_limit(server: PorchProcess) -> None:
-    # porch counts name + value + 4 (": " and CRLF) per field; "Host: x" is 9
-    pad = MAX_HEADER_BYTES - 9 - len("X-Pad") - 4
+    # porch counts name + value + 4 (": " and CRLF) per field; "Host: localhost" is 17
+    pad = MAX_HEADER_BYTES - 17 - len("X-Pad") - 4
     assert exchange(server, get("/hello.txt", extra=f"X-Pad: {'p' * pad}\r\n")).status == 200
     over = exchange(server, get("/hello.txt", extra=f"X-Pad: {'p' * (pad + 1)}\r\n"))
     assert over.status == 431
@@ -242,7 +248,7 @@ def test_header_count_limit(server: PorchProcess) -> None:
 def test_slow_request_head_gets_408_and_close(server: PorchProcess) -> None:
     with server.connect() as sock:
         start = time.monotonic()
-        sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n")
+        sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n")
         time.sleep(0.3)
         sock.sendall(b"X-Slow: 1\r\n")  # dribbling bytes does not reset the timer
         reader = ResponseReader(sock)
@@ -255,7 +261,7 @@ def test_slow_request_head_gets_408_and_close(server: PorchProcess) -> None:
 def test_short_body_does_not_hold_the_server(server: PorchProcess) -> None:
     with server.connect() as sock:
         start = time.monotonic()
-        sock.sendall(b"PUT /new.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        sock.sendall(b"PUT /new.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\nabc")
         reader = ResponseReader(sock)
         response = reader.read()
         assert response.status in (405, 408)
@@ -330,7 +336,7 @@ def test_connection_limit_answers_503(tmp_path: Path) -> None:
     with run_porch(root, "--max-connections", "2", tmp=tmp_path) as limited:
         held = [limited.connect(), limited.connect()]
         for sock in held:  # both are accepted (N), their heads still arriving
-            sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n")
+            sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n")
         time.sleep(0.2)
         # N + 1 from the address that holds both: nothing can be reclaimed (docs/limits.md)
         with limited.connect() as third:
@@ -376,7 +382,7 @@ def test_unread_body_is_drained_so_the_client_reads_its_answer(server: PorchProc
     body = b"x" * (2 * 1024 * 1024)
     with server.connect() as sock:
         sock.sendall(
-            b"POST /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+            b"POST /hello.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % len(body)
         )
         sock.sendall(body[:65536])
         time.sleep(0.2)  # the server has answered and half-closed by now

@@ -222,7 +222,7 @@ def test_headers_on_every_response_including_protocol_errors(porch: Start, site:
         get("/hello.txt"),
         get("/missing"),
         get("/docs"),
-        b"POST /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+        b"POST /hello.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n",
         b"GARBAGE\r\n\r\n",
         b"GET / HTTP/1.1\r\n\r\n",  # no Host
         get("/" + "a" * 10000),  # 414

@@ -26,7 +26,7 @@ def test_a_client_that_reads_nothing_is_disconnected(
     with socket.socket() as client:
         client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         client.connect((server.host, server.port))
-        client.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        client.sendall(b"GET /big.bin HTTP/1.1\r\nHost: localhost\r\n\r\n")
         time.sleep(2.5)  # reads nothing for more than the timeout
         client.settimeout(10)
         received = 0

@@ -55,7 +55,7 @@ def wait_empty(directory: Path, timeout: float = 5.0) -> list[str]:
 
 def head(method: str, path: str, *lines: str) -> bytes:
     extra = "".join(line + "\r\n" for line in lines)
-    return f"{method} {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n".encode()
+    return f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n{extra}\r\n".encode()
 
 
 def send(server: PorchProcess, raw: bytes, method: str = "POST") -> RawResponse:

@@ -107,17 +107,17 @@ def test_http10_keep_alive_multi_range_keeps_the_connection(
 def test_http11_stream_is_chunked_and_kept_alive(served: PorchProcess) -> None:
     with served.connect() as sock:
         reader = ResponseReader(sock)
-        sock.sendall(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /stream HTTP/1.1\r\nHost: localhost\r\n\r\n")
         response = reader.read()
         assert response.header("transfer-encoding") == "chunked"
         assert response.body == b"one two three"
-        sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
         assert reader.read().status == 200
 
 
 def test_interim_response_goes_out_before_the_final_one(served: PorchProcess) -> None:
     with served.connect() as sock:
-        sock.sendall(b"POST /interim HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        sock.sendall(b"POST /interim HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
         reader = ResponseReader(sock)
         first = reader.read()
         assert first.status == 104
@@ -169,7 +169,9 @@ def test_workers_banner_says_https_with_tls(porch: Start, site: Path, certs: Cer
     [
         b"GET / HTTP/1.1\r\n\r\n",  # no Host: refused while building the request
         b"GARBAGE\r\n\r\n",  # refused by the parser
-        b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",  # 414, from the head limits
+        b"GET /"
+        + b"a" * 9000
+        + b" HTTP/1.1\r\nHost: localhost\r\n\r\n",  # 414, from the head limits
     ],
 )
 def test_wire_errors_get_the_app_error_page_and_headers(served: PorchProcess, raw: bytes) -> None:

@@ -42,9 +42,9 @@ def test_valid_pipeline_is_answered_in_order_however_split(
     harness: Harness, cuts: list[int]
 ) -> None:
     data = (
-        b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"
-        b"HEAD /docs/ HTTP/1.1\r\nHost: x\r\n\r\n"
-        b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        b"HEAD /docs/ HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        b"GET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n"
     )
     responses = harness.run(split(data, cuts), half_close=True).check()
     assert [(r.status, r.body) for r in responses] == [
@@ -58,7 +58,7 @@ def test_harness_reports_a_hang_and_an_escaped_exception(tmp_path: Path) -> None
     """The harness must be able to fail, or the property above proves nothing."""
     h = Harness(make_site(tmp_path / "site"), header_timeout=30.0, keepalive_timeout=30.0)
     try:
-        waiting = h.run([b"GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n"], half_close=False)
+        waiting = h.run([b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n"], half_close=False)
         with pytest.raises(AssertionError, match="hung"):
             waiting.check()
 
@@ -66,7 +66,7 @@ def test_harness_reports_a_hang_and_an_escaped_exception(tmp_path: Path) -> None
             raise RuntimeError("boom")
 
         h.app = broken  # type: ignore[assignment]
-        crashed = h.run([b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"], half_close=True)
+        crashed = h.run([b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"], half_close=True)
         with pytest.raises(AssertionError, match="escaped"):
             crashed.check()
     finally:

@@ -8,6 +8,7 @@ dynamic routes, then templates, then uploads (POST/PUT), then files and listings
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 import os
@@ -17,7 +18,7 @@ import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
-from porch.app.auth import Guard, Principal
+from porch.app.auth import MAX_CONCURRENT_CHECKS, Guard, Principal
 from porch.app.dav.methods import DAV_METHODS, Dav
 from porch.app.files import (
     VALIDATOR_LOOKUPS,
@@ -29,8 +30,13 @@ from porch.app.files import (
     open_regular,
 )
 from porch.app.folders import Folders
+from porch.app.hosts import allowed_hosts, check_host
+from porch.app.inert import WritablePlaces
 from porch.app.listing import READ_ONLY, STATIC_PREFIX, FileRights, UploadForm, listing_response
 from porch.app.listingcache import LISTINGS
+from porch.app.logins import LoginGuard
+from porch.app.mediatypes import content_type
+from porch.app.offload import offload, use_short_switch_interval
 from porch.app.operations import METRICS_PATH, cache_control, metrics_response
 from porch.app.pages import error_response
 from porch.app.paths import OpenCache, resolve, url_segments
@@ -67,6 +73,8 @@ STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
 STATIC_FILES = frozenset(name for name in os.listdir(STATIC_DIR) if not name.startswith("."))
 
 READ_METHODS = ("GET", "HEAD")
+COMPRESS_ON_LOOP_BYTES = 64 * 1024
+"""Generated bodies up to this size are gzipped on the loop (well under a millisecond)."""
 
 
 class App:
@@ -97,10 +105,27 @@ class App:
         if metrics is not None:
             metrics.collect(self._collect)
         self.root = config.root
-        self.guard = Guard(config.accounts, config.anonymous)
+        self.guard = Guard(
+            config.accounts,
+            config.anonymous,
+            logins=LoginGuard(
+                max_pending=config.max_pending_logins,
+                concurrent=MAX_CONCURRENT_CHECKS,
+                free_failures=config.login_free_failures,
+                max_backoff=config.login_max_backoff,
+            ),
+        )
         self.routes = Routes()
-        self.templates = UserTemplates(self.root, hidden=config.hidden)
-        self.uploads = Uploads(config) if config.upload_dir is not None else None
+        self.templates = UserTemplates(
+            self.root,
+            hidden=config.hidden,
+            seconds=config.template_timeout,
+            max_bytes=config.template_max_bytes,
+        )
+        self.allowed_hosts = allowed_hosts(config)  # DNS rebinding (issue 17)
+        self.uploads = (
+            Uploads(config, self.allowed_hosts) if config.upload_dir is not None else None
+        )
         # Resumable uploads (issue 14): tus and the IETF draft, beside plain uploads.
         self.resumable: Resumable | None = None
         if self.uploads is not None and config.resumable:
@@ -111,6 +136,12 @@ class App:
             compress=config.compress,
             compress_min_bytes=config.compress_min_bytes,
         )
+        # Issue 17: where clients put files, served inert (porch.app.inert).
+        self.writable = WritablePlaces(
+            [self.uploads.base_path] if self.uploads and self.uploads.base_path else [],
+            trusted=config.trust_uploaded_html,
+        )
+        self.reading_writable = dataclasses.replace(self.reading, precompressed=False)
         self.opened = OpenCache()  # the hot path past resolve (porch.app.paths explains)
         # WebDAV and the trash (issue 13, docs/webdav.md); the state directory is made on
         # first use of a lock or property.
@@ -128,6 +159,7 @@ class App:
             ),
             self.trash,
         )
+        use_short_switch_interval()  # the loop shares the GIL with worker threads (issue 17)
         # porch's own URLs under /-/ (porch.app.reserved); features add theirs the same way.
         self.reserved = Reserved()
         self.reserved.add(HEALTH_PATH, self.answer_health, methods=None, public=True)
@@ -185,12 +217,14 @@ class App:
         return finish(request, error_response(request, error), cors=self.config.cors)
 
     async def guarded(self, request: Request) -> Response:
-        """Public reserved URLs (the health check) and CORS preflight (no credentials), then
-        the access rules, then porch's other reserved URLs, then dispatch.
+        """The Host check (421, issue 17), then public reserved URLs (the health check) and
+        CORS preflight (no credentials), then the access rules, then porch's other reserved
+        URLs, then dispatch.
 
         The rules decide from method, path and credentials alone, before dispatch touches a
         file (porch.app.auth); docs/security.md.
         """
+        check_host(request, self.allowed_hosts)
         path = request.path
         entry = self.reserved.match(path) if path.startswith(RESERVED_PREFIX) else None
         if entry is not None and entry.public:
@@ -234,6 +268,20 @@ class App:
         """The level the client of ``request`` (after ``guarded``) has on ``path``."""
         return access_of(request, self.guard, path)
 
+    def landing_path(self, request: Request) -> str | None:
+        """The decoded URL an upload will be served at, when porch serves the upload
+        directory: a write grant must cover it as well as the URL posted to (issue 17:
+        ``write@/pub`` posting to ``/pub/`` must not store into ``/incoming/``)."""
+        uploads = self.uploads
+        if request.method not in ("POST", "PUT") or uploads is None:
+            return None
+        base = uploads.base_path
+        if base is None:
+            return None
+        if request.method == "POST" and uploads.is_form(request):
+            return base
+        return base + uploads.raw_name(request.path)
+
     def allowed_methods(self, who: Principal | None = None) -> tuple[str, ...]:
         """The methods a file or directory URL accepts (for ``who``, when known)."""
         uploads = ("POST", "PUT") if self.uploads is not None else ()
@@ -245,16 +293,20 @@ class App:
         """Route ``request`` to what answers it; raises ``HTTPError`` for refusals."""
         response = await self.routes.dispatch(request)
         if response is None:
-            response = self.templates.dispatch(request)
+            response = await self.templates.adispatch(request)
         if response is None:
             response = await self.folders.handle(request)
         if response is not None:
             return response
         method = request.method
         if method in READ_METHODS:
-            return self.serve_path(request, who)
+            return await self.serve_path(request, who)
         uploads = self.uploads
         if method in ("POST", "PUT") and uploads is not None and uploads.takes(request, who):
+            # Issue 17: the grant must also cover the URL the file will be served at.
+            landing = self.landing_path(request)
+            if landing is not None and landing != request.path:
+                who.require(landing, method_access(method), tree=False)
             # Replacing a file needs write; add may only create (a drop box).
             replace = who.level(request.path) >= Access.WRITE
             return await uploads.handle(request, replace=replace)
@@ -271,7 +323,7 @@ class App:
             return Response(204, headers)
         raise HTTPError(405, f"{method} is not allowed here", {"Allow": allowed})
 
-    def serve_path(self, request: Request, who: Principal | None = None) -> Response:
+    async def serve_path(self, request: Request, who: Principal | None = None) -> Response:
         """GET/HEAD of a file or directory under the root (``who``: for the listing page)."""
         cached = self.opened.open(request.path)
         if cached is not None:
@@ -291,14 +343,16 @@ class App:
             # A segment over the file system's NAME_MAX: no such file can exist.
             raise HTTPError(404, "not found") from None
         if stat.S_ISDIR(info.st_mode):
-            return self.serve_directory(request, str(real), who)
+            return await self.serve_directory(request, str(real), who)
+        if request.path.endswith("/"):
+            raise HTTPError(404, "not found: a file's URL has no trailing slash")
         path = str(real)
         fd, info = open_regular(path)
         self.open_misses += 1
         self.opened.remember(request.path, path, info)
         return self.serve_file(request, request.path, OpenFile(path, fd, info))
 
-    def serve_directory(
+    async def serve_directory(
         self, request: Request, real: str, who: Principal | None = None
     ) -> Response:
         """A directory: redirect to the slash form, then index.html, then a listing."""
@@ -311,7 +365,7 @@ class App:
             index = str(resolve(self.root, index_url, hidden=self.config.hidden))
             fd, info = open_regular(index)
         except HTTPError:
-            return self.list_directory(request, real, who)
+            return await self.list_directory(request, real, who)
         return self.serve_file(request, index_url, OpenFile(index, fd, info))
 
     def redirect_to_slash(self, request: Request) -> Response:
@@ -330,16 +384,25 @@ class App:
     def serve_file(self, request: Request, url_path: str, opened: OpenFile) -> Response:
         """A regular file: validators, conditionals, ranges, ?bytes=N, compression;
         ``?download`` adds ``Content-Disposition: attachment`` (docs/webapp.md)."""
-        response = file_response(request, self.root, url_path, opened, self.reading)
+        writable = self.writable.covers(url_path)
+        options = self.reading_writable if writable else self.reading
+        response = file_response(request, self.root, url_path, opened, options)
+        name = url_path.rsplit("/", 1)[-1]
+        policy = self.writable.policy(url_path, content_type(name)) if writable else None
+        if policy is not None:
+            response.headers.set("Content-Security-Policy", policy)
         if "download" in request.query and response.status < 300:
             name = url_path.rsplit("/", 1)[-1]
             response.headers.set("Content-Disposition", attachment_disposition(name))
         response.headers.set("Cache-Control", cache_control(request, self.config.max_age))
         return response
 
-    def list_directory(self, request: Request, real: str, who: Principal | None = None) -> Response:
-        """A directory without index.html: text, HTML or JSON (porch.app.listing)."""
-        response = listing_response(
+    async def list_directory(
+        self, request: Request, real: str, who: Principal | None = None
+    ) -> Response:
+        """A directory without index.html: text, HTML or JSON (porch.app.listing); a large
+        page is gzipped in a worker thread (issue 17: never on the loop)."""
+        response = await listing_response(
             request,
             self.root,
             real,
@@ -351,6 +414,8 @@ class App:
             folder=self.folders.page(request),
         )
         response.headers.set("Cache-Control", cache_control(request, self.config.max_age))
+        if isinstance(response.body, bytes) and len(response.body) > COMPRESS_ON_LOOP_BYTES:
+            return await offload(compress_response, request, response, self.reading)
         return compress_response(request, response, self.reading)
 
     def file_rights(self, request: Request, who: Principal | None) -> FileRights:

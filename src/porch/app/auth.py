@@ -11,11 +11,12 @@ with ``argon2``'s verify, which compares in constant time. The user name is comp
 ``hmac.compare_digest`` against every account, and an unknown name is still verified against a
 dummy hash, so the time taken does not tell whether a name exists. Argon2 is deliberately slow
 (tens of milliseconds and 64 MiB per check at the default parameters): checks run in a worker
-thread pool of ``MAX_CONCURRENT_CHECKS`` threads of its own, so a flood of guesses queues instead of
-exhausting memory or blocking the event loop. A successful check is remembered under a keyed
-hash of (user, password) with a key made at start, so a browser that resends credentials on
-every request costs one Argon2 verification, not one per request; failures are never
-remembered, so every guess pays full price.
+thread pool of ``MAX_CONCURRENT_CHECKS`` threads of its own, behind a bounded queue that drops
+checks for clients that have gone, with back-off after failures (porch.app.logins), so a
+flood of guesses neither exhausts memory, nor blocks the event loop, nor delays real users.
+A successful check is remembered under a keyed hash of (user, password) with a key made at
+start, so a browser that resends credentials on every request costs one Argon2 verification,
+not one per request; failures are never remembered, so every guess pays full price.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ from typing import Final
 
 import argon2
 
+from porch.app.logins import LoginGuard
+from porch.config import (
+    DEFAULT_LOGIN_FREE_FAILURES,
+    DEFAULT_LOGIN_MAX_BACKOFF,
+    DEFAULT_MAX_PENDING_LOGINS,
+)
 from porch.http import HTTPError, Request
 from porch.http.auth import (
     WWW_AUTHENTICATE,
@@ -123,8 +130,19 @@ class Principal:
 class Guard:
     """The access rules of one server: accounts and what anonymous clients may do."""
 
-    def __init__(self, accounts: tuple[Account, ...], anonymous: tuple[Grant, ...]) -> None:
+    def __init__(
+        self,
+        accounts: tuple[Account, ...],
+        anonymous: tuple[Grant, ...],
+        logins: LoginGuard | None = None,
+    ) -> None:
         self.accounts = accounts
+        self.logins = logins or LoginGuard(
+            max_pending=DEFAULT_MAX_PENDING_LOGINS,
+            concurrent=MAX_CONCURRENT_CHECKS,
+            free_failures=DEFAULT_LOGIN_FREE_FAILURES,
+            max_backoff=DEFAULT_LOGIN_MAX_BACKOFF,
+        )
         self.anonymous = anonymous
         # Same cost parameters as the first account's hash, so an unknown name costs as much.
         self._dummy_hash = accounts[0].password_hash if accounts else ""
@@ -155,27 +173,37 @@ class Guard:
             raise unauthorized("the credentials are malformed") from None
         if credentials is None or not self.accounts:
             return self.nobody
-        account = await self.authenticate(*credentials)
+        user = credentials[0]
+        self.logins.refuse_if_closed(request, user)
+        account = await self.authenticate(*credentials, request=request)
         if account is None:
+            self.logins.failed(request, user)
             raise unauthorized("wrong user name or password")
+        self.logins.succeeded(request, user)
         return Principal(account.name, account.grants, can_log_in=True)
 
     async def check(
-        self, request: Request, needed: Access | None = None, *, path: str | None = None
+        self,
+        request: Request,
+        needed: Access | None = None,
+        *,
+        path: str | None = None,
+        also: tuple[str, ...] = (),
     ) -> Principal:
         """Let ``request`` through (returns who sent it) or raise ``HTTPError`` 401/403.
 
         Judged on the least the method could need on its URL (``method_access``), or on
         ``needed`` when given (a POST that only reads, like an archive of a selection, needs
         READ), at ``path`` when given (a resumable upload's ``/-/uploads/ID`` acts on its
-        target); the operation checks the rest through ``Principal.require``.
+        target), and at every path in ``also`` too (where an upload lands); the operation checks
+        the rest through ``Principal.require``.
         """
         if needed is None:
             needed = method_access(request.method)
         if path is None:
             path = request.path
         who = await self.principal(request)
-        if who.level(path) >= needed:
+        if all(who.level(where) >= needed for where in (path, *also)):
             return who
         if who.name is None:
             if not self.accounts:
@@ -200,8 +228,13 @@ class Guard:
         account = await self.authenticate(*credentials)
         return account.grants if account is not None else self.anonymous
 
-    async def authenticate(self, user: str, password: str) -> Account | None:
-        """The account whose name and password match, or None (in about the same time)."""
+    async def authenticate(
+        self, user: str, password: str, request: Request | None = None
+    ) -> Account | None:
+        """The account whose name and password match, or None (in about the same time).
+
+        With ``request``, the Argon2 check waits its turn in the login queue (503 when it is
+        full; dropped when the client has gone: porch.app.logins)."""
         found: Account | None = None
         for account in self.accounts:
             if hmac.compare_digest(account.name.encode(), user.encode()):
@@ -214,7 +247,11 @@ class Guard:
             return found
         target = found.password_hash if found is not None else self._dummy_hash
         loop = asyncio.get_running_loop()
-        matched = await loop.run_in_executor(self._checker, verify_password, target, password)
+
+        async def check() -> bool:
+            return await loop.run_in_executor(self._checker, verify_password, target, password)
+
+        matched = await (check() if request is None else self.logins.queue.run(request, check))
         if found is None or not matched:
             return None
         self._remembered[digest] = found.password_hash

@@ -21,6 +21,7 @@ stays flat whatever the file size. Every path that does not hand a descriptor on
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import os
 import stat
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from porch.app.mediatypes import content_type
+from porch.app.offload import offload_pool
 from porch.app.paths import resolve
 from porch.config import DEFAULT_COMPRESS_MIN_BYTES, DEFAULT_MAX_RANGES
 from porch.http import (
@@ -128,6 +130,8 @@ class ReadOptions:
     max_ranges: int = DEFAULT_MAX_RANGES
     compress: bool = True
     compress_min_bytes: int = DEFAULT_COMPRESS_MIN_BYTES
+    # Issue 17: False in writable places, where a client could upload the sibling.
+    precompressed: bool = True
 
 
 @dataclass(slots=True)
@@ -153,15 +157,22 @@ class FileStream:
     def __init__(self, fd: int, pieces: Iterator[bytes]) -> None:
         self._fd: int | None = fd
         self._pieces = pieces
+        self._running: asyncio.Future[bytes | None] | None = None
 
     def __aiter__(self) -> FileStream:
         return self
 
     async def __anext__(self) -> bytes:
+        # Each piece is read (and compressed) in a worker thread: gzip of a 200 MB file on
+        # the loop held every other client for seconds (issue 17, porch.app.offload).
         if self._fd is None:
             raise StopAsyncIteration
+        running = asyncio.get_running_loop().run_in_executor(
+            offload_pool(), next, self._pieces, None
+        )
+        self._running = running
         try:
-            chunk = next(self._pieces, None)
+            chunk = await asyncio.shield(running)
         except BaseException:
             self._close()
             raise
@@ -176,10 +187,22 @@ class FileStream:
     def _close(self) -> None:
         if self._fd is not None:
             fd, self._fd = self._fd, None
-            os.close(fd)
+            running = self._running
+            if running is not None and not running.done():
+                # A thread still reads this descriptor: close it when that piece is done,
+                # never under the thread (the number could be reused by another file).
+                running.add_done_callback(lambda done: _close_when_done(done, fd))
+            else:
+                os.close(fd)
 
     def __del__(self) -> None:
         self._close()
+
+
+def _close_when_done(done: asyncio.Future[bytes | None], fd: int) -> None:
+    if not done.cancelled():
+        done.exception()  # retrieved, so asyncio does not log it as lost
+    os.close(fd)
 
 
 class SizedFileStream(FileStream, SizedStream):
@@ -315,7 +338,11 @@ def _respond(
         for name, suffix in PRECOMPRESSED:
             if choose_encoding(accept_encoding, [name]) is None:
                 continue
-            sibling = _sibling(root, url_path, suffix, info, hidden=options.hidden)
+            sibling = (
+                _sibling(root, url_path, suffix, info, hidden=options.hidden)
+                if options.precompressed
+                else None
+            )
             if sibling is not None:
                 to_close.append(sibling)
                 siblings[name] = sibling

@@ -23,14 +23,26 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import markupsafe
 
+from porch.app.invisible import is_invisible, show_invisible
 from porch.app.listingcache import LISTINGS
+from porch.app.offload import offload
 from porch.app.pages import ENVIRONMENT
 from porch.app.paths import listable, url_segments
 from porch.app.qr import QR_PATH, share_url, split_host
 from porch.app.security import PAGE_CSP
+from porch.app.sharepiece import (
+    NOTE_END,
+    NOTE_START,
+    SHARE_MARK,
+    PagePieces,
+    fill_page,
+    page_size,
+    split_page,
+)
 from porch.app.usertemplates import served_name
 from porch.app.visitor import Visitor
 from porch.http import Headers, HTTPError, Request, Response, negotiate
@@ -52,6 +64,9 @@ MODULES = tuple(
 )
 """The page's ES modules besides listing.js: preloaded in parallel (``modulepreload``) instead
 of discovered one import at a time (issue 19: a listing that opens fast)."""
+FILL_ON_LOOP_BYTES = 1024 * 1024
+"""Cached pages up to this size get their share URL joined in on the loop (a memory copy of
+under a millisecond); larger ones in a worker thread."""
 STATIC_PREFIX = "/-/static/"
 """URL prefix reserved for porch's own assets (the listing's stylesheet); see docs/reading.md."""
 
@@ -101,10 +116,11 @@ class FolderPage:
     readme_too_large: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One listed name: directory or regular file, its size in bytes (0 for a directory) and
-    modification time (POSIX seconds)."""
+    modification time (POSIX seconds). A tuple, not a class: the garbage collector stops
+    tracking tuples of plain values, so the 50,000 entries of a big folder being rendered in a
+    worker thread do not make it scan them all, holding the GIL from the loop (issue 17)."""
 
     name: str
     is_dir: bool
@@ -171,7 +187,8 @@ def sort_entries(entries: list[Entry], key: str = "name", order: str = "asc") ->
 
 def escape_text(name: str) -> str:
     """A name for the one-name-per-line text format: control characters (C0, DEL, C1, and the
-    Unicode line and paragraph separators) become ``\\xNN`` / ``\\uNNNN``, so a name can never
+    Unicode line and paragraph separators) become ``\\xNN`` / ``\\uNNNN``, as do bidi and
+    zero-width controls (porch.app.invisible), so a name can never
     break a line or smuggle terminal escapes. Backslashes need no escaping: porch never lists
     a name containing one (no URL could fetch it)."""
     if name.isprintable():  # the common case, checked in C; no character below needs escaping
@@ -183,6 +200,8 @@ def escape_text(name: str) -> str:
             out.append(f"\\x{code:02x}")
         elif code in (0x2028, 0x2029):
             out.append(f"\\u{code:04x}")
+        elif is_invisible(char):
+            out.append(show_invisible(char))
         else:
             out.append(char)
     return "".join(out)
@@ -256,7 +275,7 @@ def _rows_html(entries: list[Entry]) -> str:
                 kind="dir",
                 type="dir",
                 href=href + "/",
-                name=html.escape(e.name + "/"),
+                name=html.escape(show_invisible(e.name) + "/"),
                 bytes="",
                 size="—",
                 iso=iso,
@@ -264,7 +283,7 @@ def _rows_html(entries: list[Entry]) -> str:
                 actions="",
             )
         else:
-            name = html.escape(e.name)
+            name = html.escape(show_invisible(e.name))
             row = _ROW.format(
                 kind="file",
                 type=file_type(e.name),
@@ -320,7 +339,11 @@ def render_json(entries: list[Entry]) -> str:
         }
         for e in entries
     ]
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    if text.isprintable():
+        return text
+    # Same JSON value, but bidi and zero-width controls written as \\u escapes.
+    return "".join(show_invisible(char) if is_invisible(char) else char for char in text)
 
 
 def render_html(
@@ -331,7 +354,7 @@ def render_html(
     *,
     hidden: bool,
     upload: UploadForm | None = None,
-    share: str = "",
+    share: str = SHARE_MARK,
     prefix: str = "",
     rights: FileRights = READ_ONLY,
     visitor: Visitor | None = None,
@@ -339,7 +362,8 @@ def render_html(
     folder: FolderPage | None = None,
 ) -> str:
     """The browser page: breadcrumbs, parent link, a table sortable by query links, the
-    upload form per ``upload``, and ``share``, the URL its QR code encodes. The script
+    upload form per ``upload``, and ``share``, the URL its QR code encodes (by default the
+    marker ``fill_page`` replaces: porch.app.sharepiece). The script
     (``listing.js``) adds filter, keyboard, previews and upload progress on top; the page
     works without it (docs/webapp.md). ``prefix`` is the mount point under ASGI
     (``Request.root_path``): every absolute link on the page starts with it. ``rights``
@@ -349,7 +373,7 @@ def render_html(
     href = prefix + "/"
     for name in names:
         href += urllib.parse.quote(name, safe="") + "/"
-        crumbs.append((name, href))
+        crumbs.append((show_invisible(name), href))
     columns = []
     for column, label in (("name", "Name"), ("size", "Size"), ("modified", "Modified")):
         active = column == key
@@ -365,8 +389,9 @@ def render_html(
         )
     template = ENVIRONMENT.get_template("listing.html")
     return template.render(
-        # Issue 19: the folder's own name, as a tab or bookmark would show it.
-        title=names[-1] if names else (root_name or "/"),
+        # Issue 19: the folder's own name, as a tab or bookmark would show it (controls
+        # shown visibly, issue 17).
+        title=show_invisible(names[-1]) if names else (show_invisible(root_name) or "/"),
         crumbs=crumbs,
         parent="../" if names else None,
         # Issue 19: the first FIRST_ROWS rows in the table; the rest in a <noscript>, which a
@@ -387,7 +412,8 @@ def render_html(
         if upload is None or upload.max_size is None
         else human_size(upload.max_size),
         share=share,
-        share_local=is_loopback_host(split_host(urllib.parse.urlsplit(share).netloc)[0]),
+        note_start=markupsafe.Markup(NOTE_START),  # noqa: S704 (constant)
+        note_end=markupsafe.Markup(NOTE_END),  # noqa: S704 (constant)
         prefix=prefix,
         rights=rights,
         visitor=visitor or Visitor(),
@@ -397,7 +423,7 @@ def render_html(
     )
 
 
-def listing_response(
+async def listing_response(
     request: Request,
     root: Path,
     directory: str,
@@ -413,7 +439,9 @@ def listing_response(
     the HTML page offers uploads per ``upload``, file operations per ``rights`` and a QR code
     for porch bound to ``bind_host``.
 
-    Raises ``HTTPError(400)`` for an unknown ``format``, ``sort`` or ``order`` value.
+    Raises ``HTTPError(400)`` for an unknown ``format``, ``sort`` or ``order`` value. A listing
+    not in the cache is read and rendered in a worker thread (porch.app.offload): 50,000
+    entries take over a second, which the event loop must not spend (issue 17).
     """
     media, negotiated = choose_format(request)
     key = _choice(request, "sort", SORT_KEYS, "name")
@@ -433,7 +461,8 @@ def listing_response(
     else:
         headers.add("Content-Type", "text/plain; charset=utf-8")
     # A rendered listing is reused only while the directory is unchanged (listingcache), and
-    # only for requests that render the same page: everything the page shows is in the key.
+    # only for requests that render the same page: everything the page shows is in the key,
+    # except the share URL from Host, which is filled in per request (porch.app.sharepiece).
     variant = (
         str(root),
         hidden,
@@ -442,35 +471,81 @@ def listing_response(
         order,
         request.path,
         request.root_path,
-        share,
         upload,
         rights if media == "text/html" else None,
         visitor,
         folder if media == "text/html" else None,
     )
-    body = LISTINGS.get(directory, variant)
-    if body is None:
-        signature = LISTINGS.signature(directory)
-        entries = sort_entries(read_entries(root, directory, hidden=hidden), key, order)
-        if media == "text/html":
-            text = render_html(
-                request.path,
-                entries,
-                key,
-                order,
-                hidden=hidden,
-                upload=upload,
-                share=share,
-                prefix=request.root_path,
-                rights=rights,
-                visitor=visitor,
-                root_name=root.name,
-                folder=folder,
-            )
-        elif media == "application/json":
-            text = render_json(entries)
-        else:
-            text = render_text(entries)
-        body = text.encode("utf-8")
-        LISTINGS.put(directory, signature, variant, body)
+    pieces = LISTINGS.get(directory, variant)
+    if pieces is None:
+        pieces = await offload(
+            _render_pieces,
+            request,
+            root,
+            directory,
+            hidden,
+            upload,
+            media,
+            key,
+            order,
+            variant,
+            PageParts(rights, visitor, root.name, folder),
+        )
+    if media == "text/html":
+        local = is_loopback_host(split_host(urllib.parse.urlsplit(share).netloc)[0])
+        body = (
+            fill_page(pieces, share, local=local)
+            if page_size(pieces) <= FILL_ON_LOOP_BYTES
+            else await offload(fill_page, pieces, share, local)
+        )
+    else:
+        body = pieces[0]
     return Response(200, headers, body)
+
+
+@dataclass(frozen=True, slots=True)
+class PageParts:
+    """What an HTML listing shows besides its entries: the visitor's file rights (issue 13),
+    who they are (issue 19), the served folder's name, and the folder features (issue 15)."""
+
+    rights: FileRights
+    visitor: Visitor | None
+    root_name: str
+    folder: FolderPage | None
+
+
+def _render_pieces(
+    request: Request,
+    root: Path,
+    directory: str,
+    hidden: bool,
+    upload: UploadForm | None,
+    media: str,
+    key: str,
+    order: str,
+    variant: tuple[object, ...],
+    parts: PageParts,
+) -> PagePieces:
+    """Read, sort and render the listing and remember it (runs in a worker thread).
+
+    When many clients ask for one big listing at once, each request queues a render; the
+    first one caches it and the others find it here instead of rendering again."""
+    cached = LISTINGS.get(directory, variant)
+    if cached is not None:
+        return cached
+    started = time.monotonic()
+    signature = LISTINGS.signature(directory)
+    entries = sort_entries(read_entries(root, directory, hidden=hidden), key, order)
+    if media == "text/html":
+        text = render_html(
+            request.path, entries, key, order, hidden=hidden, upload=upload,
+            prefix=request.root_path, rights=parts.rights, visitor=parts.visitor,
+            root_name=parts.root_name, folder=parts.folder,
+        )  # fmt: skip
+    elif media == "application/json":
+        text = render_json(entries)
+    else:
+        text = render_text(entries)
+    pieces = split_page(text.encode("utf-8")) if media == "text/html" else (text.encode(),)
+    LISTINGS.put(directory, signature, variant, pieces, time.monotonic() - started)
+    return pieces

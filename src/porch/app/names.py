@@ -9,7 +9,8 @@ exist) when it starts with ``.`` and hidden names are off.
 A name a client *creates* (``new=True``: uploads, and later WebDAV and resumable uploads) must
 also be fetchable back and harmless: not empty, no directory component (``/`` or ``\\``), no
 leading ``.`` (hidden files, and porch's own temporary files, are never written by clients), no
-control characters (C0, DEL and C1: they corrupt terminals and logs), at most ``MAX_NAME_BYTES``
+control characters (C0, DEL and C1: they corrupt terminals and logs), no bidi or zero-width
+controls (they disguise a name: porch.app.invisible), at most ``MAX_NAME_BYTES``
 in UTF-8.
 """
 
@@ -19,6 +20,7 @@ import re
 import unicodedata
 from typing import Final
 
+from porch.app.invisible import has_invisible
 from porch.http import HTTPError
 
 MAX_NAME_BYTES: Final = 255
@@ -39,6 +41,8 @@ def check_name(name: str, *, hidden: bool, new: bool = False) -> str:
             raise HTTPError(400, "an uploaded file name cannot start with '.'")
         if any(unicodedata.category(char) == "Cc" for char in name):
             raise HTTPError(400, "control characters are not allowed in a file name")
+        if has_invisible(name):  # issue 17: they disguise a name (porch.app.invisible)
+            raise HTTPError(400, "bidi and zero-width controls are not allowed in a file name")
         if len(name.encode("utf-8")) > MAX_NAME_BYTES:
             raise HTTPError(400, f"the file name is longer than {MAX_NAME_BYTES} bytes")
     if name in (".", ".."):

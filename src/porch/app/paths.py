@@ -111,6 +111,9 @@ def listable(root: Path, directory: str, name: str, *, hidden: bool, is_link: bo
 
 OPEN_CACHE_ENTRIES: Final = 4096
 """URL paths remembered by an ``OpenCache`` before it starts over (a few hundred KiB)."""
+OPEN_CACHE_PATH_BYTES: Final = 512
+"""Longer URL paths (or real paths) are not remembered (issue 17: with many spellings of a
+path up to the 8 KiB URL limit the cache could otherwise hold ~64 MiB)."""
 
 _OPEN_FLAGS: Final = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
@@ -155,6 +158,8 @@ class OpenCache:
     def remember(self, url_path: str, real: str, info: os.stat_result) -> None:
         """Record that ``resolve`` confined ``url_path`` to the regular file ``real``, whose
         ``fstat`` (on the descriptor that will be served) is ``info``."""
+        if len(url_path) > OPEN_CACHE_PATH_BYTES or len(real) > OPEN_CACHE_PATH_BYTES:
+            return
         if len(self._entries) >= self.capacity:
             self._entries.clear()
         self._entries[url_path] = (real, info.st_dev, info.st_ino)

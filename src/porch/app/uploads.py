@@ -43,6 +43,7 @@ from typing import Any, Final
 
 from porch.app import names
 from porch.app.auth import Principal
+from porch.app.inert import check_served_upload_name
 from porch.app.multipart import PartData, PartEnd, PartStart, form_boundary, form_parts
 from porch.app.pages import json_response
 from porch.app.paths import contains, resolve, url_segments
@@ -50,6 +51,7 @@ from porch.app.usertemplates import names_template_source
 from porch.config import Config
 from porch.http import Headers, HTTPError, Request, Response, ServerFault, negotiate, text_response
 from porch.http.auth import Access
+from porch.http.hosts import AllowedHosts
 
 WRITE_BATCH: Final = 1024 * 1024
 """Body bytes gathered before one write (and hash update) in a worker thread."""
@@ -96,14 +98,16 @@ def _authority(text: str, default_port: int) -> tuple[str, int] | None:
     return parts.hostname.lower(), port
 
 
-def same_origin(request: Request) -> bool:
+def same_origin(request: Request, allowed: AllowedHosts | None = None) -> bool:
     """False when a browser says the request comes from another site (a cross-site upload).
 
     Without ``Origin`` (curl, scripts, old browsers) only ``Sec-Fetch-Site: cross-site``
-    refuses. With it, its host and port must equal the Host header's, so ``Origin: null`` and
-    any other site are refused. An Origin port left out means its scheme's default (80, 443);
-    a Host without a port matches either default, because behind a TLS-terminating proxy
-    porch sees ``Host: example.org`` for ``Origin: https://example.org``.
+    refuses. With it, its host must be one porch answers for (``allowed``: never the Host
+    header alone, which a page on a rebound name controls) and its host and port must equal
+    the Host header's, so ``Origin: null`` and any other site are refused. An Origin port
+    left out means its scheme's default (80, 443); a Host without a port matches either
+    default, because behind a TLS-terminating proxy porch sees ``Host: example.org`` for
+    ``Origin: https://example.org``.
     """
     origin = request.headers.get("origin")
     if origin is None:
@@ -116,6 +120,8 @@ def same_origin(request: Request) -> bool:
     claimed = _authority(rest, default_port)
     host = request.headers.get("host")
     if claimed is None or host is None:
+        return False
+    if allowed is not None and not allowed.allows_name(claimed[0].strip("[]")):
         return False
     # The Host's port defaults to the Origin's scheme default: either default is accepted.
     return claimed == _authority(host.strip(), default_port)
@@ -314,9 +320,10 @@ def sync_directory(directory: str) -> None:
 class Uploads:
     """POST and PUT into ``config.upload_dir`` (which must be set, absolute and resolved)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, allowed: AllowedHosts | None = None) -> None:
         assert config.upload_dir is not None
         self.config = config
+        self.allowed = allowed if allowed is not None else AllowedHosts()
         self.directory = str(config.upload_dir)
         self.max_size = config.max_upload_size
         umask = os.umask(0o022)
@@ -363,7 +370,13 @@ class Uploads:
             # Any case: the read path 404s every .J2 URL, and a case-insensitive file system
             # would render one.
             raise HTTPError(400, "template sources (.j2) cannot be uploaded into the served tree")
+        if self.base_url is not None:
+            check_served_upload_name(name)
         return name
+
+    def is_form(self, request: Request) -> bool:
+        """True for a ``multipart/form-data`` request (the browser's form)."""
+        return form_boundary(request.headers.get("content-type")) is not None
 
     # -- the request ----------------------------------------------------------------------
 
@@ -387,7 +400,7 @@ class Uploads:
     async def handle(self, request: Request, *, replace: bool = True) -> Response:
         """Answer a POST or PUT; raises ``HTTPError`` for every refusal. ``replace`` False
         (an ``add`` grant) refuses a PUT over an existing file with 403."""
-        if not same_origin(request):
+        if not same_origin(request, self.allowed):
             raise HTTPError(403, "uploads from another site are refused")
         boundary = form_boundary(request.headers.get("content-type"))
         if request.method == "POST" and boundary is not None:

@@ -46,7 +46,9 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from porch.app.files import open_regular
 from porch.app.mediatypes import content_type
+from porch.app.offload import BudgetExceeded, run_bounded
 from porch.app.paths import resolve, url_segments
+from porch.config import DEFAULT_TEMPLATE_MAX_BYTES, DEFAULT_TEMPLATE_SECONDS
 from porch.http import Headers, HTTPError, Request, Response, ServerFault
 
 log = logging.getLogger("porch.app.templates")
@@ -73,6 +75,9 @@ RESERVED_NAMES = frozenset({"request", "params", "params_all"})
 
 CANDIDATE_CACHE_ENTRIES = 4096
 """URL paths whose template candidate ``UserTemplates.find`` keeps worked out."""
+CANDIDATE_CACHE_PATH_BYTES = 512
+"""Longer URL paths are worked out each time, not kept (issue 17: the cache's bytes stay
+bounded, about 4096 x 3 x 512, whatever paths clients send)."""
 
 
 def is_template_source(name: str) -> bool:
@@ -212,9 +217,18 @@ def _template_location(error: BaseException, root: str) -> str:
 class UserTemplates:
     """The templates under one ROOT: lookup, sandboxed rendering, caching."""
 
-    def __init__(self, root: Path, *, hidden: bool) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        hidden: bool,
+        seconds: float = DEFAULT_TEMPLATE_SECONDS,
+        max_bytes: int = DEFAULT_TEMPLATE_MAX_BYTES,
+    ) -> None:
         self.root = root
         self.hidden = hidden
+        self.seconds = seconds
+        self.max_bytes = max_bytes
         self.environment = StrictSandbox(
             loader=RootLoader(root, hidden=hidden),
             autoescape=autoescape_for,
@@ -232,9 +246,10 @@ class UserTemplates:
         candidate = self._candidates.get(url_path)
         if candidate is None:
             candidate = self._candidate(url_path)
-            if len(self._candidates) >= CANDIDATE_CACHE_ENTRIES:
-                self._candidates.clear()
-            self._candidates[url_path] = candidate
+            if len(url_path) <= CANDIDATE_CACHE_PATH_BYTES:
+                if len(self._candidates) >= CANDIDATE_CACHE_ENTRIES:
+                    self._candidates.clear()
+                self._candidates[url_path] = candidate
         if not candidate:
             return None
         joined, name, served = candidate
@@ -278,7 +293,29 @@ class UserTemplates:
         if found is None:
             return None
         name, served = found
-        text = self.render(name, self.context(request))
+        return self._response(served, self.render(name, self.context(request)))
+
+    async def adispatch(self, request: Request) -> Response | None:
+        """``dispatch``, with the rendering in a worker thread under the time and size
+        budget (issue 17): a slow template never holds the event loop, and one that runs
+        past ``seconds`` or ``max_bytes`` ends in a 500 that says so (and is logged)."""
+        if request.method not in ("GET", "HEAD"):
+            return None
+        found = self.find(request.path)
+        if found is None:
+            return None
+        name, served = found
+        variables = self.context(request)
+        try:
+            text = await run_bounded(lambda: self.render(name, variables), self.seconds)
+        except BudgetExceeded:
+            log.error("template %s took longer than %s s: stopped", name, self.seconds)
+            raise ServerFault(
+                500, f"this page's template took longer than {self.seconds:g} s to render"
+            ) from None
+        return self._response(served, text)
+
+    def _response(self, served: str, text: str) -> Response:
         headers = Headers(
             [
                 ("Content-Type", content_type(served)),
@@ -299,6 +336,21 @@ class UserTemplates:
         variables["request"] = RequestView.of(request)
         return variables
 
+    def _generate(self, template: jinja2.Template, variables: dict[str, Any]) -> str:
+        """The rendered text, piece by piece, refusing (500) past ``max_bytes``."""
+        parts: list[str] = []
+        size = 0
+        for piece in template.generate(variables):
+            size += len(piece) if piece.isascii() else len(piece.encode("utf-8"))
+            if size > self.max_bytes:
+                log.error("template %s rendered over %d bytes: stopped", template.name,
+                          self.max_bytes)  # fmt: skip
+                raise ServerFault(
+                    500, f"this page's template rendered more than {self.max_bytes} bytes"
+                )
+            parts.append(piece)
+        return "".join(parts)
+
     def render(self, name: str, variables: dict[str, Any]) -> str:
         """Render template ``name``; every failure is logged with its place and becomes a 500
         whose page names neither the file nor its source."""
@@ -314,7 +366,11 @@ class UserTemplates:
             log.exception("cannot load template %s", name)
             raise ServerFault(500, "this page's template has an error") from None
         try:
-            return template.render(variables)
+            return self._generate(template, variables)
+        except BudgetExceeded:
+            raise
+        except HTTPError:
+            raise
         except jinja2.TemplateSyntaxError as error:
             log.error(
                 "template syntax error in %s line %s (rendering %s): %s",

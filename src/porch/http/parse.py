@@ -121,6 +121,23 @@ def check_head(method: str, version: str, headers: Headers) -> None:
         raise HTTPError(501, f"method {method} is not implemented")
 
 
+def check_version(version: str) -> None:
+    """Refuse a request line the connection cannot answer in HTTP/1.x (issue 17).
+
+    ``version`` is what the parser read (llhttp reports a request line without a version,
+    HTTP/0.9 style, as ``0.9``). Raises ``ProtocolError(400)`` for 0.9 (a line without a
+    version is malformed for porch: it answers only HTTP/1.0 and 1.1) and
+    ``ProtocolError(505)`` for any other major version than 1 (``HTTP/2.0`` in an HTTP/1.1
+    request line is not HTTP/2). Only porch's own server calls it: an ASGI server that
+    speaks HTTP/2 itself hands the app a legitimate "2".
+    """
+    major, _, _ = version.partition(".")
+    if version == "0.9" or not major.isdigit() or major == "0":
+        raise ProtocolError(400, "the request line needs a version: METHOD TARGET HTTP/1.1")
+    if major != "1":
+        raise ProtocolError(505, f"HTTP/{version} is not supported here: use HTTP/1.1")
+
+
 def parse_request(lines: list[str]) -> dict[str, object]:
     """The chapter's exercise: parse a request head given as text lines.
 

@@ -14,6 +14,10 @@ async def _no_body() -> AsyncIterator[bytes]:
     yield b""  # pragma: no cover - makes this an async generator
 
 
+def _connected() -> bool:
+    return False
+
+
 InformationalSender = Callable[[int, list[tuple[str, str]]], Awaitable[None]]
 """What a front end gives a request to send interim responses with (see
 ``Request.send_informational``)."""
@@ -30,6 +34,9 @@ class Request:
     consumed at most once, and raises ``HTTPError`` (400, 408, 413) when the body is malformed,
     too slow or too large. ``root_path`` is the prefix the app is mounted under when it runs
     inside another ASGI application (``""`` on porch's own server): links and redirects that
+    the app builds from ``path`` put it in front. ``is_disconnected()`` is True once the
+    client has gone (set by the front end that knows: porch's server; others never say so),
+    so costly work for nobody can be skipped (porch.app.logins).
     the app builds from ``path`` put it in front. ``informational`` is the front end's way to
     send interim responses (``send_informational``); None where there is none. ``user`` is set
     by the app once the access rules have checked the request's credentials (None:
@@ -47,6 +54,7 @@ class Request:
     scheme: str = "http"
     root_path: str = ""
     user: str | None = None  # issue 19: the authenticated user, for the page and the log
+    is_disconnected: Callable[[], bool] = _connected
     informational: InformationalSender | None = None
 
     @property

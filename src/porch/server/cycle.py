@@ -26,10 +26,12 @@ from porch.http import (
     ServerFault,
     body_length,
     build_request,
+    check_version,
 )
 from porch.http.forwarded import forwarded_origin
 from porch.http.wire import Phase, frame, response_head
 from porch.server.body import StreamBody
+from porch.server.senders import release_body
 
 if TYPE_CHECKING:
     from porch.server.protocol import Connection
@@ -82,6 +84,7 @@ def job_for_head(
     if trusted:
         client, scheme = forwarded_origin(client, scheme, headers, trusted)
     try:
+        check_version(version)  # issue 17: no version, or HTTP/2.0 -> 400/505
         request = build_request(
             method,
             target,
@@ -97,6 +100,7 @@ def job_for_head(
         # A refused head still gets a request: its answer and access-log line need one.
         request = Request(method, target, "/", {}, version, headers, client, body, scheme)
         return Job(request, body, keep_alive and not refused.close, refused)
+    request.is_disconnected = connection.is_lost  # issue 17: no work for a client that left
     return Job(request, body, keep_alive)
 
 
@@ -125,7 +129,13 @@ async def respond(connection: Connection, job: Job) -> bool:
         connection.wire.phase > _IDLE and len(connection.pipeline) <= 1  # no longer reading
     ):
         keep_alive = False
-    sent, keep_alive = await send(connection, request, response, keep_alive)
+    if connection.flow.lost:
+        # The client left while the app worked (issue 17): nothing to write to (a closed
+        # uvloop transport raises on write), but the access log still records the answer.
+        await release_body(response.body)
+        sent, keep_alive = 0, False
+    else:
+        sent, keep_alive = await send(connection, request, response, keep_alive)
     connection.state.total_requests += 1
     connection.state.bytes_out += sent
     access_log = connection.access_log

@@ -64,6 +64,15 @@ class FlowControl:
         if self.lost:
             raise ConnectionResetError("the client went away")
 
+    async def next_piece(self) -> None:
+        """Between two pieces of a body: wait for the transport when it is full, and yield to
+        the loop when it is not, so a client reading fast never keeps the others waiting
+        (issue 17: the transport of a fast reader stays writable for a whole 200 MB body)."""
+        if self.writable.is_set() and not self.lost:
+            await asyncio.sleep(0)
+        else:
+            await self.drain()
+
     def send_timed_out(self) -> NoReturn:
         """Cut the connection: the client took nothing for ``send_timeout`` seconds."""
         peer = self.transport.get_extra_info("peername")

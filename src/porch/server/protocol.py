@@ -123,6 +123,10 @@ class Connection(asyncio.Protocol):
             return
         self.deadline.arm(self.config.header_timeout, self._timed_out)
 
+    def is_lost(self) -> bool:
+        """True once the client's connection is gone (``Request.is_disconnected``)."""
+        return self.flow.lost
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.wire.handle(_LOST)
         self.state.release(self)

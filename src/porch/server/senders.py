@@ -57,7 +57,7 @@ async def copy_file(
             break
         transport.write(data)
         sent += len(data)
-        await flow.drain()
+        await flow.next_piece()
     return sent
 
 
@@ -107,6 +107,15 @@ class SendPolicy:
         if self.use_sendfile and transport.get_extra_info("sslcontext") is None:
             return sendfile
         return copy_file
+
+
+async def release_body(body: object) -> None:
+    """Close what an unsent body holds (a file descriptor, a stream's file)."""
+    if isinstance(body, FileBody):
+        if body.fd is not None:
+            os.close(body.fd)
+    elif body is not None and not isinstance(body, bytes):
+        await close_iterator(body)  # type: ignore[arg-type]
 
 
 async def close_iterator(body: AsyncIterator[bytes]) -> None:
@@ -176,7 +185,7 @@ class Sender:
                     chunk = chunk[: length - sent]  # never more than the head declared
                 sent += len(chunk)
                 write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
-                await self.flow.drain()
+                await self.flow.next_piece()
                 if length is not None and sent >= length:
                     break
         except ConnectionError:

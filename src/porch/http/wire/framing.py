@@ -166,6 +166,8 @@ _HEADER_LINES: dict[tuple[str, str], bytes] = {}
 """Encoded ``Name: value\\r\\n`` lines (``b""`` for framing fields): most response fields
 repeat (Content-Type, a file's ETag), so a line is encoded once."""
 HEADER_LINE_ENTRIES: Final = 8192
+HEADER_LINE_MAX_BYTES: Final = 256
+"""Longer lines are not kept (issue 17): the cache stays under 8192 x 256 bytes, 2 MiB."""
 
 
 def _header_line(field: tuple[str, str]) -> bytes:
@@ -173,6 +175,8 @@ def _header_line(field: tuple[str, str]) -> bytes:
     if line is None:
         name, value = field
         line = b"" if name.lower() in _FRAMING_FIELDS else f"{name}: {value}\r\n".encode("latin-1")
+        if len(line) > HEADER_LINE_MAX_BYTES:
+            return line  # a Location or file name from the request: not worth keeping
         if len(_HEADER_LINES) >= HEADER_LINE_ENTRIES:
             _HEADER_LINES.clear()
         _HEADER_LINES[field] = line

@@ -1,0 +1,108 @@
+"""Work that must not hold the event loop (issue 17): run it in porch's worker threads.
+
+Theory of operation. One event loop serves every client, so anything that takes more than a
+few milliseconds of CPU on it — gzip of a large file, rendering a 50,000-entry listing, a
+slow template — delays every other request by as much (a health check took 16 s behind ten
+gzip downloads). Such work goes to ``WORKERS`` threads of a pool of porch's own (not the
+loop's default executor, which uploads' disk writes use): zlib releases the GIL while it
+compresses, and pure-Python rendering gives it back every switch interval (5 ms), so the
+loop keeps answering. The pool is small on purpose: the work is CPU-bound, and a few threads
+keep the queue fair (first come, first served) instead of thrashing.
+
+Python threads take turns with the GIL every switch interval: 5 ms by default, which the loop
+may wait for every time it wants the GIL back from a rendering thread (after each system
+call), so ``use_short_switch_interval`` lowers it to ``SWITCH_INTERVAL`` for the process; the
+App does so when it is made.
+
+``run_bounded`` adds a time budget for work that may not end by itself (user templates): when
+it runs out the caller gets ``BudgetExceeded`` at once, and the worker thread is interrupted
+with an asynchronous exception (``PyThreadState_SetAsyncExc``), which Python code — Jinja's
+compiled templates are Python code — sees at its next bytecode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import ctypes
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+T = TypeVar("T")
+
+WORKERS: Final = max(1, min(4, (os.cpu_count() or 2) - 1))
+"""Threads for CPU-heavy work: one core is left to the loop (two busy workers on a two-core
+machine took CPU time from the loop itself), at most four."""
+
+SWITCH_INTERVAL: Final = 0.001
+"""Seconds a thread may hold the GIL while another waits for it (CPython's default: 0.005)."""
+
+_POOL = concurrent.futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="porch-work")
+
+
+def use_short_switch_interval() -> None:
+    """Let the loop get the GIL back within ``SWITCH_INTERVAL`` from a working thread."""
+    if sys.getswitchinterval() > SWITCH_INTERVAL:
+        sys.setswitchinterval(SWITCH_INTERVAL)
+
+
+def offload_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """The worker pool, for callers that submit with ``run_in_executor`` themselves."""
+    return _POOL
+
+
+async def offload(work: Callable[..., T], *args: object) -> T:
+    """``work(*args)`` in a worker thread; the loop serves others meanwhile."""
+    return await asyncio.get_running_loop().run_in_executor(_POOL, work, *args)
+
+
+class BudgetExceeded(Exception):
+    """The work ran out of its time budget (raised in the caller, and in the worker)."""
+
+
+def _interrupt(thread_id: int) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(BudgetExceeded)
+    )
+
+
+async def run_bounded(work: Callable[[], T], seconds: float) -> T:
+    """``work()`` in a worker thread, for at most ``seconds``; else ``BudgetExceeded``.
+
+    The worker is interrupted when the budget runs out, so runaway work does not keep a
+    thread busy forever (C code that never returns to Python cannot be interrupted; Jinja
+    rendering always does).
+    """
+    state: dict[str, int | bool] = {"done": False}
+    lock = threading.Lock()
+
+    def wrapped() -> T:
+        with lock:
+            if state.get("abandoned"):
+                raise BudgetExceeded("the budget ran out before the work started")
+            state["thread"] = threading.get_ident()
+        try:
+            return work()
+        finally:
+            with lock:
+                state["done"] = True
+
+    future = asyncio.get_running_loop().run_in_executor(_POOL, wrapped)
+    try:
+        return await asyncio.wait_for(asyncio.shield(future), seconds)
+    except TimeoutError:
+        with lock:
+            state["abandoned"] = True
+            thread = state.get("thread")
+            if isinstance(thread, int) and not state["done"]:
+                _interrupt(thread)
+        future.add_done_callback(_retrieve)
+        raise BudgetExceeded(f"over {seconds} s") from None
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
