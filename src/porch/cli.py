@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $XDG_STATE_HOME/porch/NAME-HASH, one per root)",
     )
     # Resumable uploads (issue 14, docs/uploads.md).
-    resumable = parser.add_argument_group("resumable uploads (tus 1.0 and the IETF draft)")
+    resumable = uploads  # resumable uploads (tus 1.0 and the IETF draft) are uploads too
     resumable.add_argument(
         "--no-resumable",
         action="store_true",
@@ -217,10 +217,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_security_arguments(parser, positive_int)
-    add_dav_arguments(parser, positive_int)
-    add_fleet_arguments(parser)
-    add_folder_arguments(parser)
-    add_hostile_arguments(parser)
 
     limits = parser.add_argument_group("limits and timeouts (docs/limits.md)")
     number, seconds = "N", "SECONDS"
@@ -312,6 +308,11 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     ):
         limits.add_argument(flag, type=kind, metavar=metavar, default=default, help=text)
+    # The features' own groups come after the five everyone needs.
+    add_dav_arguments(parser, positive_int)
+    add_fleet_arguments(parser)
+    add_folder_arguments(parser)
+    add_hostile_arguments(parser)
     return parser
 
 

@@ -102,6 +102,37 @@ def test_metrics_count_requests_uploads_and_cache_lookups(tmp_path: Path, root: 
     assert found['porch_cache_lookups_total{cache="open_file",result="hit"}'] == 2
 
 
+def test_metrics_count_a_resumable_upload_once_when_it_completes(
+    tmp_path: Path, root: Path
+) -> None:
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    config = Config(root=root, metrics=True, upload_dir=uploads, state_dir=tmp_path / "state")
+    client = Client(App(config))
+    tus = {"Tus-Resumable": "1.0.0"}
+    created = client.post(
+        "/", headers={**tus, "Upload-Length": "4", "Upload-Metadata": "filename Yi50eHQ="}
+    )
+    assert created.status == 201
+    url = created.headers.get("location") or ""
+    chunk = {**tus, "Content-Type": "application/offset+octet-stream"}
+    assert (
+        client.request("PATCH", url, headers={**chunk, "Upload-Offset": "0"}, body=b"ab").status
+        == 204
+    )
+    found = values(client.get("/-/metrics").text)
+    assert found['porch_uploads_total{kind="resumable"}'] == 0
+    assert found['porch_uploads_total{kind="whole"}'] == 0  # the creation is no upload yet
+    assert (
+        client.request("PATCH", url, headers={**chunk, "Upload-Offset": "2"}, body=b"cd").status
+        == 204
+    )
+    assert (uploads / "b.txt").read_bytes() == b"abcd"
+    found = values(client.get("/-/metrics").text)
+    assert found['porch_uploads_total{kind="resumable"}'] == 1
+    assert found['porch_uploads_total{kind="whole"}'] == 0
+
+
 def test_metrics_have_their_own_rule_not_the_accounts(root: Path) -> None:
     accounts = (Account("u", quick_hash("pw")),)
     app = App(Config(root=root, accounts=accounts, anonymous=parse_grants("none"), metrics=True))

@@ -207,7 +207,16 @@ def run_fleet(roots: list[Path], tmp: Path, *args: str, count: int = 3) -> Itera
             f"node{number}",
             roots[number - 1],
             free_port(),
-            ("--drain-delay", DRAIN_DELAY, "--trusted-proxy", "127.0.0.1", *args),
+            # The name clients use for the fleet (what HAProxy passes on as Host).
+            (
+                "--drain-delay",
+                DRAIN_DELAY,
+                "--trusted-proxy",
+                "127.0.0.1",
+                "--allowed-host",
+                "files.test",
+                *args,
+            ),
             tmp / f"node{number}.log",
         )
         for number in range(1, count + 1)

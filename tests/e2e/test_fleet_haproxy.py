@@ -42,6 +42,8 @@ def replicate(source: Path, targets: list[Path]) -> None:
     """rsync the tree to each target (at once): archive mode keeps mtimes, to the nanosecond,
     and sparse files stay sparse."""
     need("rsync")
+    for target in targets:
+        target.parent.mkdir(parents=True, exist_ok=True)
     copies = [
         subprocess.Popen(["rsync", "-a", "--sparse", f"{source}/", f"{target}/"])
         for target in targets
@@ -62,11 +64,12 @@ def storage(
 ) -> tuple[str, list[Path], str]:
     """(kind, each node's root, the sha256 of big.bin); made once per kind. Replicas: the
     first node serves the original, the other two rsync'd copies (other inodes)."""
-    origin = tmp_path_factory.mktemp(f"fleet-{request.param}") / "origin"
+    # Every node serves the same path (a listing names its folder), on its own disk.
+    origin = tmp_path_factory.mktemp(f"fleet-{request.param}") / "node1" / "files"
     digest = make_tree(origin, big=True)
     if request.param == "shared":
         return "shared", [origin] * 3, digest
-    copies = [origin.parent / f"replica{number}" for number in (2, 3)]
+    copies = [origin.parent.parent / f"node{number}" / "files" for number in (2, 3)]
     replicate(origin, copies)
     return "replicas", [origin, *copies], digest
 

@@ -92,7 +92,9 @@ def cached(
     site: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[tuple[PorchProcess, tuple[str, int]]]:
     flags: tuple[str, ...] = getattr(request, "param", ())
-    with run_porch(site, "--drain-delay", "0", *flags, tmp=tmp_path) as server:
+    with run_porch(
+        site, "--drain-delay", "0", "--allowed-host", "files.test", *flags, tmp=tmp_path
+    ) as server:
         proc, port = start_varnish(tmp_path, server.port)
         try:
             yield server, ("127.0.0.1", port)

@@ -31,7 +31,7 @@ def test_search_streams_chunked(site: Path, porch: Start) -> None:
         (site / "docs" / f"report-{number:02d}.txt").write_text("r")
     server = porch(site, "--quiet")
     with server.connect() as sock:
-        sock.sendall(b"GET /?q=report- HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.sendall(b"GET /?q=report- HTTP/1.1\r\nHost: localhost\r\n\r\n")
         reader = ResponseReader(sock)
         response = reader.read()
     assert response.status == 200

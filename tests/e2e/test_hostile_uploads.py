@@ -119,6 +119,8 @@ def test_a_write_grant_is_checked_where_the_file_lands(
         f"POST /pub/y.txt HTTP/1.1\r\nHost: localhost\r\n{basic('pubber', 'pw')}\r\n"
         "Content-Length: 3\r\n\r\nabc"
     )
-    assert exchange(server, raw.encode()).status == 403
+    # A raw upload under the grant's own prefix is a write in the tree (WebDAV's rule,
+    # docs/webdav.md): it lands at the URL the grant covers, never in the upload folder.
+    assert exchange(server, raw.encode()).status == 201
     assert list(served.iterdir()) == []
-    assert sorted(p.name for p in (site / "pub").iterdir()) == []
+    assert sorted(p.name for p in (site / "pub").iterdir()) == ["y.txt"]

@@ -93,7 +93,7 @@ def test_the_docs_route_example_runs_as_printed(
     server = porch(site, "--routes", str(tmp_path / "myroutes.py"))
     posted = exchange(
         server,
-        b"POST /api/notes HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\n\r\nbuy milk",
+        b"POST /api/notes HTTP/1.1\r\nHost: localhost\r\nContent-Length: 8\r\n\r\nbuy milk",
         "POST",
     )
     assert posted.status == 200, posted.body
@@ -199,7 +199,8 @@ def test_the_banner_states_the_mode(tmp_path: Path) -> None:
     )
     assert lines[0].startswith(f"porch serving {share.resolve()} at http://127.0.0.1:")
     incoming = f"{(share / 'incoming').resolve()};"
-    assert lines[1].split() == ["uploads:", "into", incoming, "a", "name", "taken:", "refuse"]
+    assert lines[1].split()[:7] == ["uploads:", "into", incoming, "a", "name", "taken:", "refuse,"]
+    assert lines[1].endswith(", up to 10.0 GiB each")  # the default --max-upload-size
     assert lines[2].split() == ["TLS:", "off", "(plain", "HTTP)"]
     assert lines[3].split() == ["users:", "bob:", "read,", "write@/incoming"]
     assert lines[4].split() == ["anonymous:", "read"]

@@ -226,7 +226,7 @@ def test_an_expired_partial_is_removed_by_the_running_server(site: Path, tmp_pat
 def test_ietf_104_head_patch_and_completion_over_a_socket(site: Path, tmp_path: Path) -> None:
     with porch(site, tmp_path) as server, server.connect() as sock:
         sock.sendall(
-            b"POST /incoming/report.txt HTTP/1.1\r\nHost: x\r\nUpload-Complete: ?0\r\n"
+            b"POST /incoming/report.txt HTTP/1.1\r\nHost: localhost\r\nUpload-Complete: ?0\r\n"
             b"Upload-Draft-Interop-Version: 6\r\nContent-Length: 5\r\n\r\nhello"
         )
         reader = ResponseReader(sock)
@@ -240,13 +240,13 @@ def test_ietf_104_head_patch_and_completion_over_a_socket(site: Path, tmp_path: 
         assert final.status == 201
         assert final.header("location") == location
         assert final.header("upload-offset") == "5"
-        sock.sendall(f"HEAD {location} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        sock.sendall(f"HEAD {location} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
         head = reader.read("HEAD")
         assert (head.status, head.header("upload-offset")) == (204, "5")
         assert head.header("upload-complete") == "?0"
         assert not (site / "incoming" / "report.txt").exists()
         sock.sendall(
-            f"PATCH {location} HTTP/1.1\r\nHost: x\r\nUpload-Offset: 5\r\n"
+            f"PATCH {location} HTTP/1.1\r\nHost: localhost\r\nUpload-Offset: 5\r\n"
             "Upload-Complete: ?1\r\nContent-Type: application/partial-upload\r\n"
             "Content-Length: 6\r\n\r\n world".encode()
         )
@@ -262,7 +262,7 @@ def test_an_interrupted_ietf_upload_keeps_what_arrived(site: Path, tmp_path: Pat
     with porch(site, tmp_path) as server:
         with server.connect() as sock:
             sock.sendall(
-                b"PUT /incoming/cut.bin HTTP/1.1\r\nHost: x\r\nUpload-Complete: ?1\r\n"
+                b"PUT /incoming/cut.bin HTTP/1.1\r\nHost: localhost\r\nUpload-Complete: ?1\r\n"
                 b"Content-Length: 1000\r\n\r\n" + b"a" * 600
             )
             interim = ResponseReader(sock).read()
@@ -271,13 +271,13 @@ def test_an_interrupted_ietf_upload_keeps_what_arrived(site: Path, tmp_path: Pat
         with server.connect() as sock:
             reader = ResponseReader(sock)
             for _ in range(50):
-                sock.sendall(f"HEAD {location} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                sock.sendall(f"HEAD {location} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
                 head = reader.read("HEAD")
                 if head.header("upload-offset") == "600":
                     break
             assert head.header("upload-offset") == "600"
             sock.sendall(
-                f"PATCH {location} HTTP/1.1\r\nHost: x\r\nUpload-Offset: 600\r\n"
+                f"PATCH {location} HTTP/1.1\r\nHost: localhost\r\nUpload-Offset: 600\r\n"
                 "Upload-Complete: ?1\r\nContent-Type: application/partial-upload\r\n"
                 "Content-Length: 400\r\n\r\n".encode()
                 + b"b" * 400

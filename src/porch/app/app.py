@@ -130,6 +130,9 @@ class App:
         self.resumable: Resumable | None = None
         if self.uploads is not None and config.resumable:
             self.resumable = Resumable(config, self.uploads)
+            if metrics is not None:
+                registry = metrics
+                self.resumable.on_complete = lambda: registry.upload("resumable")
         self.reading = ReadOptions(  # file-serving settings: ranges and compression
             hidden=config.hidden,
             max_ranges=config.max_ranges,
@@ -194,7 +197,12 @@ class App:
         started = time.perf_counter()
         response = await self.answer(request)
         self.metrics.request(request.method, response.status, time.perf_counter() - started)
-        if request.method in ("POST", "PUT") and response.status in (201, 204):
+        # A resumable upload counts once, when it completes (Resumable.on_complete).
+        if (
+            request.method in ("POST", "PUT")
+            and response.status in (201, 204)
+            and (self.resumable is None or not self.resumable.claims(request))
+        ):
             self.metrics.upload()
         return response
 

@@ -28,7 +28,7 @@ import asyncio
 import os
 import time
 import urllib.parse
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Final
 
 from porch.app.resumable import fields
@@ -54,6 +54,8 @@ class Resumable:
         self.store = Store(state.sub("uploads"), config.resumable_expiry)
         self.store.sweep()
         self.uploads = uploads
+        # Called once per completed upload (the App counts it for /-/metrics, issue 16).
+        self.on_complete: Callable[[], None] | None = None
         self.max_size = config.max_upload_size
         self.max_partials = config.max_partial_uploads
         self.expiry = config.resumable_expiry
@@ -292,6 +294,8 @@ class Resumable:
             staged.discard()
         record.complete = True
         record.location = uploads.location(record.name)
+        if self.on_complete is not None:
+            self.on_complete()
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.store.save, record)
         self.store.drop_data(record.id)
