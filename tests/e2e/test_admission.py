@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import PorchProcess, ResponseReader, get
 
 Start = Callable[..., PorchProcess]
@@ -119,3 +121,17 @@ def test_503_only_when_nothing_can_be_reclaimed(porch: Start, site: Path) -> Non
         assert ResponseReader(sock).read().status == 200
     for sock in busy:
         sock.close()
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_closed_connections_free_their_slots_at_once(porch, site, loop) -> None:
+    """A client that reads a ``Connection: close`` response and closes frees its slot then,
+    not after the lingering close's 2 s: 40 such requests in a row through 8 slots all get
+    200 (on asyncio they got 503 after the eighth)."""
+    server = porch(site, "--loop", loop, "--max-connections", "8")
+    statuses = []
+    for _ in range(40):
+        with socket.create_connection((server.host, server.port), timeout=5) as sock:
+            sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            statuses.append(ResponseReader(sock).read().status)
+    assert statuses == [200] * 40

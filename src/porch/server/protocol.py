@@ -144,8 +144,11 @@ class Connection(asyncio.Protocol):
             self.receiving.fail(HTTPError(400, "the client closed before sending the whole body"))
         if self.wire.phase <= _IDLE:  # still reading
             self._move(_EOF)
-        if self.wire.phase == _CLOSED:
-            self.abort()  # it was idle: nothing to answer
+        if self.wire.phase in (_CLOSED, _LINGER):
+            # Idle: nothing to answer. Lingering: the client has read the response and gone,
+            # so nothing more will arrive to discard (asyncio keeps such a half-closed socket
+            # open until the linger timer, holding a connection slot for 2 s).
+            self.abort()
         elif not self.pipeline and self.runner is None:
             self.end_after_response()
         return True
