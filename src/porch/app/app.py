@@ -9,7 +9,6 @@ dynamic routes, then templates, then uploads (POST/PUT), then files and listings
 from __future__ import annotations
 
 import dataclasses
-import errno
 import logging
 import os
 import stat
@@ -39,7 +38,7 @@ from porch.app.mediatypes import content_type
 from porch.app.offload import offload, use_short_switch_interval
 from porch.app.operations import METRICS_PATH, cache_control, metrics_response
 from porch.app.pages import error_response
-from porch.app.paths import OpenCache, resolve, url_segments
+from porch.app.paths import OpenCache, resolve, stat_path, url_segments
 from porch.app.qr import QR_PATH, qr_response
 from porch.app.reserved import PREFIX as RESERVED_PREFIX
 from porch.app.reserved import Reserved
@@ -339,17 +338,7 @@ class App:
             path, fd, info = cached
             return self.serve_file(request, request.path, OpenFile(path, fd, info))
         real = resolve(self.root, request.path, hidden=self.config.hidden)
-        try:
-            info = os.stat(real)
-        except (FileNotFoundError, NotADirectoryError):
-            raise HTTPError(404, "not found") from None
-        except PermissionError:
-            raise HTTPError(403, "this path cannot be read") from None
-        except OSError as error:
-            if error.errno != errno.ENAMETOOLONG:
-                raise
-            # A segment over the file system's NAME_MAX: no such file can exist.
-            raise HTTPError(404, "not found") from None
+        info = stat_path(real)
         if stat.S_ISDIR(info.st_mode):
             return await self.serve_directory(request, str(real), who)
         if request.path.endswith("/"):

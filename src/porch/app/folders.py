@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
-import errno
 import os
 import stat
 from typing import Final
@@ -25,7 +24,7 @@ from porch.app.auth import Guard
 from porch.app.checksums import Checksums, checksum_response, requested_algorithm
 from porch.app.files import open_regular
 from porch.app.listing import FolderPage, choose_format
-from porch.app.paths import resolve
+from porch.app.paths import resolve, stat_path
 from porch.app.readme import Readme, Readmes
 from porch.app.state import StateDir, default_state_dir
 from porch.config import Config
@@ -130,7 +129,7 @@ class Folders:
         if request.method not in ("GET", "HEAD") and not self.is_selection(request):
             return None
         real = resolve(self.root, request.path, hidden=self.config.hidden)
-        info = _stat(str(real))
+        info = stat_path(str(real))
         if stat.S_ISDIR(info.st_mode):
             kind = archives.requested_format(request)
             if kind is not None:
@@ -221,17 +220,3 @@ class Folders:
             name,
             self.executor,
         )
-
-
-def _stat(real: str) -> os.stat_result:
-    """``os.stat`` with the answers ``App.serve_path`` gives for failures."""
-    try:
-        return os.stat(real)
-    except (FileNotFoundError, NotADirectoryError):
-        raise HTTPError(404, "not found") from None
-    except PermissionError:
-        raise HTTPError(403, "this path cannot be read") from None
-    except OSError as error:
-        if error.errno != errno.ENAMETOOLONG:
-            raise
-        raise HTTPError(404, "not found") from None

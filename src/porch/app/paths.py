@@ -21,6 +21,7 @@ the cache adds no race that was not there.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -166,3 +167,19 @@ class OpenCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def stat_path(real: str | os.PathLike[str]) -> os.stat_result:
+    """``os.stat`` of a resolved path, its failures as the statuses every read gives: 404 for
+    nothing there (a segment over NAME_MAX included: no such file can exist), 403 when it
+    cannot be read."""
+    try:
+        return os.stat(real)
+    except (FileNotFoundError, NotADirectoryError):
+        raise HTTPError(404, "not found") from None
+    except PermissionError:
+        raise HTTPError(403, "this path cannot be read") from None
+    except OSError as error:
+        if error.errno != errno.ENAMETOOLONG:
+            raise
+        raise HTTPError(404, "not found") from None
