@@ -74,12 +74,9 @@ async def create(resumable: Resumable, request: Request, user: str | None) -> Re
 async def resource(resumable: Resumable, request: Request, record: Record) -> Response:
     """HEAD, PATCH and DELETE on ``/-/uploads/ID`` in the draft's terms."""
     if request.method == "HEAD":
-        async with resumable.store.exclusive(record.id):
-            fresh = resumable.store.load(record.id) or record
-        return _head(resumable, fresh)
+        return _head(resumable, await resumable.store.reload(record))
     if request.method == "DELETE":
-        async with resumable.store.exclusive(record.id):
-            resumable.store.remove(record.id)
+        await resumable.store.terminate(record.id)
         return Response(204, Headers())
     kind = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
     if kind not in ("", f.IETF_CONTENT_TYPE):

@@ -345,6 +345,16 @@ class Store:
         finally:
             lock.release()
 
+    async def reload(self, record: Record) -> Record:
+        """``record`` as stored now, read while no append runs (HEAD in either protocol)."""
+        async with self.exclusive(record.id):
+            return self.load(record.id) or record
+
+    async def terminate(self, upload_id: str) -> None:
+        """Remove an upload once no append runs (DELETE in either protocol)."""
+        async with self.exclusive(upload_id):
+            self.remove(upload_id)
+
     @contextlib.asynccontextmanager
     async def exclusive(self, upload_id: str) -> Any:
         """Wait (up to ``LOCK_WAIT``) until no append runs on ``upload_id`` in this process."""

@@ -104,12 +104,9 @@ async def resource(resumable: Resumable, request: Request, record: Record) -> Re
     with _tus_errors():
         _check_version(request)
         if request.method == "HEAD":
-            async with resumable.store.exclusive(record.id):
-                fresh = resumable.store.load(record.id) or record
-            return _head(resumable, fresh)
+            return _head(resumable, await resumable.store.reload(record))
         if request.method == "DELETE":
-            async with resumable.store.exclusive(record.id):
-                resumable.store.remove(record.id)
+            await resumable.store.terminate(record.id)
             return Response(204, _headers(resumable))
         return await _patch(resumable, request, record)
 
