@@ -60,6 +60,14 @@ def parse_size(text: str) -> int:
 parse_size.__name__ = "size"
 
 
+def parse_size_or_zero(text: str) -> int:
+    """``parse_size``, or 0 (a cache turned off)."""
+    return 0 if text.strip() == "0" else parse_size(text)
+
+
+parse_size_or_zero.__name__ = "size"
+
+
 USAGE = """porch [ROOT] [-b ADDRESS] [-p PORT] [--upload-dir DIR] [options]
        porch hash-password        print an Argon2 hash of a password, for --auth"""
 
@@ -270,6 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
             number,
             config.DEFAULT_COMPRESS_MIN_BYTES,
             "gzip only text responses larger than this",
+        ),
+        (
+            "--response-cache",
+            parse_size_or_zero,
+            "SIZE",
+            config.DEFAULT_RESPONSE_CACHE_BYTES,
+            "small files' whole responses kept in memory per process (0: off)",
         ),
         (
             "--header-timeout",
@@ -677,6 +692,7 @@ def runtime_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
         max_ranges=args.max_ranges,
         compress=not args.no_compress,
         compress_min_bytes=args.compress_min_bytes,
+        response_cache_bytes=args.response_cache,
         qr=args.qr,
         resumable=not args.no_resumable,
         resumable_expiry=args.resumable_expiry,

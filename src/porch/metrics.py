@@ -63,7 +63,7 @@ LATENCY_BUCKETS: Final = (
     10.0,
 )
 """Upper bounds (seconds) of the latency histogram; ``+Inf`` follows."""
-CACHES: Final = ("open_file", "listing", "validator")
+CACHES: Final = ("open_file", "listing", "validator", "response")
 REFUSALS: Final = ("refused", "shed", "reclaimed_idle")
 """Admission under pressure (porch.server.admission): a newcomer answered 503, a connection
 still sending its head shed with 503, an idle keep-alive connection closed to make room."""

@@ -44,6 +44,7 @@ from porch.http import (
     Response,
     ServerFault,
     SizedStream,
+    Source,
     format_http_date,
 )
 from porch.http.conditional import Outcome, evaluate_preconditions, if_range_allows, make_etag
@@ -310,7 +311,32 @@ def file_response(
     for item in to_close:
         if item is not body_owner:
             item.close()
+    if len(to_close) == 1 and "Content-Encoding" not in response.headers:
+        _mark_source(request, root, url_path, opened, settings, response)
     return response
+
+
+def _mark_source(
+    request: Request,
+    root: Path,
+    url_path: str,
+    opened: OpenFile,
+    options: ReadOptions,
+    response: Response,
+) -> None:
+    """Say that ``response`` is the file itself and depends on nothing else (a front end may
+    replay it, porch.server.replay): not when a precompressed sibling exists at all, even a
+    stale one (rewriting it in place would change the answer without touching the
+    directory); its appearing later moves the directory's mtime, which the replay watches."""
+    names = url_path.split("/")[1:]
+    joined = os.path.join(root, *names)
+    if options.precompressed and request.headers.get("accept-encoding"):
+        kind = response.headers.get("content-type") or ""
+        if is_compressible(kind) and any(
+            os.path.lexists(joined + suffix) for _, suffix in PRECOMPRESSED
+        ):
+            return
+    response.source = Source(opened.path, opened.info, os.path.dirname(joined))
 
 
 def _respond(

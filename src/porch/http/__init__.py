@@ -29,6 +29,7 @@ from porch.http.response import (
     Response,
     SizedChunks,
     SizedStream,
+    Source,
     plain_error,
     text_response,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "ServerFault",
     "SizedChunks",
     "SizedStream",
+    "Source",
     "body_allowed",
     "body_length",
     "build_request",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -64,17 +65,34 @@ class SizedChunks(SizedStream):
 Body = bytes | FileBody | AsyncIterator[bytes]
 
 
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What a response to GET/HEAD was made from, as its producer checked it: the regular file
+    ``path`` (a server path, never shown) whose ``lstat`` was ``info``, and the directory
+    ``watch`` whose entries could change the answer (a template or a precompressed sibling
+    appearing beside the file). A front end may replay such a response to the same request for
+    as long as both are unchanged (``porch.server.replay``); a response without a ``Source`` is
+    always computed afresh.
+    """
+
+    path: str
+    info: os.stat_result
+    watch: str
+
+
 @dataclass(slots=True)
 class Response:
     """Status, headers and a body: ``bytes``, a ``FileBody``, or an async iterator of chunks.
 
     The server adds Date, Server, Content-Length (for bytes and files) or chunked framing (for
-    iterators), and Connection; everything else is the producer's.
+    iterators), and Connection; everything else is the producer's. ``source``: set by a
+    producer whose answer depends on nothing but the request and one file (``Source``).
     """
 
     status: int = 200
     headers: Headers = field(default_factory=Headers)
     body: Body = b""
+    source: Source | None = None
 
 
 Handler = Callable[[Request], Awaitable[Response]]

@@ -22,10 +22,11 @@ keep-alive timeout); a shed head-sender gets the same 503 a refused newcomer get
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Final, Protocol
 
 from porch.http.forwarded import Network
-from porch.http.wire import Phase
+from porch.http.wire import Phase, Replay
 
 OVERLOADED: Final = (
     b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
@@ -71,6 +72,7 @@ class ServerState:
         self.accepted = 0
         self.bytes_in = 0
         self.bytes_out = 0
+        self.replayed: Callable[[Replay], None] | None = None  # a replay hit (metrics)
 
     def admit(self, newcomer: Admitted, limit: int) -> bool:
         """Take ``newcomer`` in, reclaiming a slot when at ``limit``; False: refuse it."""

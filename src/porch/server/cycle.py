@@ -44,7 +44,7 @@ _IDLE, _CLOSED = Phase.IDLE, Phase.CLOSED  # a member read off its Enum class: ~
 class Job:
     """A request waiting for its answer, with what the connection must remember of it."""
 
-    __slots__ = ("body", "error", "keep_alive", "request")
+    __slots__ = ("body", "error", "keep_alive", "replay_key", "request")
 
     def __init__(
         self,
@@ -57,6 +57,7 @@ class Job:
         self.body = body
         self.keep_alive = keep_alive
         self.error = error
+        self.replay_key: tuple[bytes, ...] | None = None  # porch.server.replay
 
 
 def job_for_head(
@@ -120,6 +121,9 @@ async def respond(connection: Connection, job: Job) -> bool:
             fault = ServerFault(500, "the server hit an unexpected error")
             response = connection.error_page(fault, request)
         keep_alive = job.keep_alive
+    if job.replay_key is not None and response.source is not None and request is not None:
+        assert connection.replays is not None  # a key is made only with a cache
+        connection.replays.offer(job.replay_key, request, response)
     if job.body is not None and not job.body.complete:
         keep_alive = False  # the rest of the body would be read as the next request
     # Once no more requests will be read, the last response due says so; the ones before it

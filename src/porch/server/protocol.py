@@ -43,6 +43,7 @@ from porch.server.cycle import Job, job_for_head, run_pipeline
 from porch.server.deadline import Deadline
 from porch.server.flow import FlowControl
 from porch.server.parsing import StopParsing, refusal
+from porch.server.replay import ReplayCache
 from porch.server.senders import CONTINUE, Sender, SendPolicy
 
 BODY_HIGH_WATER: Final = 1024 * 1024
@@ -69,6 +70,7 @@ class Connection(asyncio.Protocol):
         *,
         error_page: ErrorPage = plain_error,
         policy: SendPolicy | None = None,
+        replays: ReplayCache | None = None,
     ) -> None:
         # Global: shared by every connection of the server.
         self.handler = handler
@@ -78,6 +80,7 @@ class Connection(asyncio.Protocol):
         self.error_page = error_page
         self.loop = asyncio.get_running_loop()
         self.policy = policy if policy is not None else SendPolicy.for_loop(self.loop)
+        self.replays = replays if replays is not None and replays.capacity > 0 else None
 
         # Per connection.
         self.transport: asyncio.Transport | None = None
@@ -93,6 +96,8 @@ class Connection(asyncio.Protocol):
         self.eof = False
         self.buffered_body = 0
         self.interim: InformationalSender | None = None  # the sender's, handed to requests
+        self.messages = 0  # heads begun in the chunk being parsed (replay cache)
+        self.replayed: tuple[bytes, ...] | None = None  # its key, when one was replayed
 
         # Per request, while its head is being parsed.
         self.url = bytearray()
@@ -160,8 +165,24 @@ class Connection(asyncio.Protocol):
         self.flow.resume_writing()
 
     def data_received(self, data: bytes) -> None:
-        if self.wire.phase > _IDLE:  # no longer reading
+        phase = self.wire.phase
+        if phase > _IDLE:  # no longer reading
             return  # closing or lingering: what still comes is discarded
+        replays = self.replays
+        at_boundary = (
+            replays is not None
+            and phase != _HEAD
+            and not self.pipeline
+            and self.flow.writable.is_set()
+            and not self.state.shutting_down
+        )
+        if at_boundary:
+            assert replays is not None
+            known = replays.heads.get(data)
+            if known is not None and self._replay_known(replays, known):
+                return
+            self.messages = 0
+            self.replayed = None
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -172,7 +193,34 @@ class Connection(asyncio.Protocol):
             refused = refusal(error, data)
             if refused is not None:
                 self._refuse(refused)
+        # The chunk was that one head, and no more: remember it.
+        if (
+            at_boundary
+            and self.messages == 1
+            and self.replayed is not None
+            and self.wire.phase == _IDLE
+        ):
+            assert replays is not None
+            replays.remember_head(data, self.replayed)
         self.update_reading()
+
+    def _replay_known(self, replays: ReplayCache, key: tuple[bytes, ...]) -> bool:
+        """Answer a chunk that is byte for byte a head answered from the replay cache before
+        (``ReplayCache.heads``): the same bytes parse to the same request and pass the same
+        checks, so the parser is skipped; the kept response is still validated."""
+        phase = self.wire.phase
+        if not self._replay(replays, key, drained=False):
+            return False
+        if phase == _NEW:
+            self._move(_BEGIN)
+            self._move(_HEAD_DONE)
+            self._move(_DRAINED)
+        else:  # IDLE again, and the youngest idle connection
+            self.deadline.arm(self.config.keepalive_timeout, self._timed_out)
+            idle = self.state.idle
+            idle.pop(self, None)
+            idle[self] = None
+        return True
 
     # -- parser callbacks -----------------------------------------------------------------
 
@@ -180,6 +228,7 @@ class Connection(asyncio.Protocol):
         if self.wire.phase > _IDLE:  # no longer reading
             raise StopParsing
         self._move(_BEGIN)
+        self.messages += 1
         self.url = bytearray()
         self.raw_headers = []
         self.limits.start()
@@ -196,6 +245,18 @@ class Connection(asyncio.Protocol):
         self._move(_HEAD_DONE)
         parser = self.parser
         keep_alive = bool(parser.should_keep_alive()) and not self.state.shutting_down
+        key = None
+        replays = self.replays
+        if (
+            replays is not None
+            and keep_alive
+            and not self.pipeline
+            and self.flow.writable.is_set()
+            and parser.get_http_version() == "1.1"
+        ):
+            key = replays.key(parser.get_method(), bytes(self.url), self.raw_headers)
+            if key is not None and self._replay(replays, key):
+                return
         job = job_for_head(
             self,
             parser.get_method().decode("latin-1"),
@@ -204,11 +265,32 @@ class Connection(asyncio.Protocol):
             [(n.decode("latin-1"), v.decode("latin-1")) for n, v in self.raw_headers],
             keep_alive,
         )
+        job.replay_key = key
         self.receiving = job.body
         self._enqueue(job)
         if job.error is not None and job.error.close:
             self._move(_CLOSE_AFTER)
             self.receiving = None
+
+    def _replay(self, replays: ReplayCache, key: tuple[bytes, ...], drained: bool = True) -> bool:
+        """Answer the head just parsed from the replay cache (``porch.server.replay``):
+        True when it was answered, with the counters and log line of any response."""
+        kept = replays.get(key)
+        if kept is None:
+            return False
+        self.replayed = key
+        assert self.transport is not None  # a head arrived
+        self.transport.write(kept.wire())
+        state = self.state
+        state.total_requests += 1
+        state.bytes_out += kept.sent
+        if state.replayed is not None:
+            state.replayed(kept)
+        if self.access_log is not None:
+            self.access_log.write(self.address or "-", kept.line, kept.status, kept.sent, None)
+        if drained:
+            self._move(_DRAINED)
+        return True
 
     def on_body(self, data: bytes) -> None:
         self.state.bytes_in += len(data)

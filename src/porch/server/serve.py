@@ -33,6 +33,7 @@ from porch.server.admission import ServerState
 from porch.server.banner import banner_extra
 from porch.server.cycle import refusal_bytes
 from porch.server.protocol import Connection
+from porch.server.replay import ReplayCache
 from porch.server.senders import SendPolicy
 from porch.server.tlsgate import gated
 
@@ -111,8 +112,18 @@ async def serve(
     handshake_timeout = config.header_timeout if context is not None else None
     policy = policy if policy is not None else SendPolicy.for_loop(loop)
 
+    replays = ReplayCache(config.response_cache_bytes, trusted_proxies=bool(state.trusted_proxies))
+
     def make_connection() -> asyncio.BaseProtocol:
-        return Connection(handler, config, state, access_log, error_page=error_page, policy=policy)
+        return Connection(
+            handler,
+            config,
+            state,
+            access_log,
+            error_page=error_page,
+            policy=policy,
+            replays=replays,
+        )
 
     factory: Callable[[], asyncio.BaseProtocol] = make_connection
     listen_context, listen_timeout = context, handshake_timeout
@@ -165,7 +176,9 @@ async def serve(
     loop.add_signal_handler(signal.SIGTERM, on_sigterm)
     sampler = None
     if metrics is not None:
-        metrics.collect(lambda registry: collect_server(registry, state))
+        registry = metrics
+        state.replayed = lambda kept: registry.request(kept.method, kept.status, 0.0)
+        metrics.collect(lambda registry: collect_server(registry, state, replays))
         sampler = loop.create_task(_sample_every_second(metrics))
     try:
         await stop.wait()
@@ -200,8 +213,10 @@ async def _sample_every_second(metrics: Metrics) -> None:
         metrics.sample()
 
 
-def collect_server(metrics: Metrics, state: ServerState) -> None:
+def collect_server(metrics: Metrics, state: ServerState, replays: ReplayCache) -> None:
     """The server's counters and gauges into this process's metrics slot (porch.metrics)."""
+    metrics.add_total(("cache", "response", "hit"), replays.hits, replays)
+    metrics.add_total(("cache", "response", "miss"), replays.misses, replays)
     metrics.set_gauge("porch_connections_open", len(state.connections))
     metrics.set_gauge("porch_connections_idle", len(state.idle))
     metrics.add_total(("counter", "porch_received_bytes_total"), state.bytes_in, state)

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from porch.http.wire.framing import (
     Framing,
+    Replay,
     body_allowed,
     body_length,
     frame,
+    replay,
     response_head,
     status_line,
 )
@@ -29,11 +31,13 @@ __all__ = [
     "Framing",
     "HeadLimits",
     "Phase",
+    "Replay",
     "Timer",
     "WireStateError",
     "body_allowed",
     "body_length",
     "frame",
+    "replay",
     "response_head",
     "status_line",
 ]

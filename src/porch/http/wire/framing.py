@@ -217,14 +217,59 @@ def response_head(
 
     ``length`` is the body length ``frame`` was given (used when the framing declares it).
     """
-    parts = [status_line(status), _DATE.get()]
-    parts += map(_header_line, headers)
+    return status_line(status) + _DATE.get() + _head_fields(framing, headers, length)
+
+
+def _head_fields(framing: Framing, headers: Iterable[tuple[str, str]], length: int | None) -> bytes:
+    """The head after its Date and Server lines: the producer's and the framing's fields."""
+    parts = list(map(_header_line, headers))
     if framing.declares_length:
         parts.append(b"Content-Length: %d\r\n" % (length or 0))
     elif framing.chunked_head:
         parts.append(b"Transfer-Encoding: chunked\r\n")
     parts.append(framing.tail)
     return b"".join(parts)
+
+
+class Replay:
+    """A complete keep-alive HTTP/1.1 response kept to be sent again (``porch.server.replay``).
+
+    ``wire()`` is the response as it goes out now: the kept status line, the current Date line,
+    and the kept fields and body, in one ``bytes``. ``method``, ``status``, ``sent`` (body
+    bytes) and ``line`` (the request line) are what the access log and counters need of it.
+    """
+
+    __slots__ = ("line", "method", "rest", "sent", "start", "status")
+
+    def __init__(
+        self, start: bytes, rest: bytes, status: int, sent: int, method: str, target: str
+    ) -> None:
+        self.method = method
+        self.line = f"{method} {target} HTTP/1.1"
+        self.start = start
+        self.rest = rest
+        self.status = status
+        self.sent = sent
+
+    def wire(self) -> bytes:
+        return self.start + _DATE.get() + self.rest
+
+
+def replay(
+    method: str,
+    target: str,
+    status: int,
+    headers: Iterable[tuple[str, str]],
+    body: bytes,
+    length: int,
+) -> Replay:
+    """The ``Replay`` of a response to ``method target`` over a kept-alive HTTP/1.1
+    connection, framed exactly as ``frame`` and ``response_head`` frame it: ``length`` is the
+    body's length, ``body`` the bytes sent (a HEAD announces the length and sends none)."""
+    framing = frame(method, "1.1", status, length, True)
+    sent = body if framing.with_body else b""
+    rest = _head_fields(framing, headers, length) + sent
+    return Replay(status_line(status), rest, status, len(sent), method, target)
 
 
 def informational_head(status: int, headers: Iterable[tuple[str, str]]) -> bytes:
