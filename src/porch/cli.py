@@ -280,10 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
             "gzip only text responses larger than this",
         ),
         (
-            "--response-cache",
+            "--response-cache-size",
             parse_size_or_zero,
             "SIZE",
-            config.DEFAULT_RESPONSE_CACHE_BYTES,
+            config.DEFAULT_RESPONSE_CACHE_SIZE,
             "small files' whole responses kept in memory per process (0: off)",
         ),
         (
@@ -692,7 +692,7 @@ def runtime_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser)
         max_ranges=args.max_ranges,
         compress=not args.no_compress,
         compress_min_bytes=args.compress_min_bytes,
-        response_cache_bytes=args.response_cache,
+        response_cache_size=args.response_cache_size,
         qr=args.qr,
         resumable=not args.no_resumable,
         resumable_expiry=args.resumable_expiry,

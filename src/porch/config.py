@@ -38,7 +38,7 @@ client cannot fill the disk with a single request. ``--max-upload-size unlimited
 DEFAULT_MAX_RANGES = 100
 """A Range with more ranges than this is ignored (200, whole file), as nginx's max_ranges."""
 DEFAULT_COMPRESS_MIN_BYTES = 1024
-DEFAULT_RESPONSE_CACHE_BYTES = 16 * 1024 * 1024
+DEFAULT_RESPONSE_CACHE_SIZE = 16 * 1024 * 1024
 """Text responses of at most this many bytes go out uncompressed: gzip would not pay."""
 # Performance (issue 6): a client that stops reading a response is cut off.
 DEFAULT_SEND_TIMEOUT = 60.0
@@ -138,7 +138,7 @@ class Config:
     compress: bool = True
     compress_min_bytes: int = DEFAULT_COMPRESS_MIN_BYTES
     # Small files' whole responses kept per process (porch.server.replay); 0: off.
-    response_cache_bytes: int = DEFAULT_RESPONSE_CACHE_BYTES
+    response_cache_size: int = DEFAULT_RESPONSE_CACHE_SIZE
 
     # Security (issue 8, docs/security.md): TLS, accounts and access rules, CORS.
     tls_cert: Path | None = None

@@ -3,7 +3,7 @@
 Each file is fetched until its response is kept and replayed (the metrics show the hits),
 then changed on disk the way people change files; the very next request on the same
 keep-alive connection, with the same bytes (the path that skips parsing too), must get what
-a porch without the cache (``--response-cache 0``) answers, and what the change means.
+a porch without the cache (``--response-cache-size 0``) answers, and what the change means.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def servers(
     time.sleep(SETTLE)
     with (
         run_porch(root, "--quiet", "--metrics", tmp=base) as cached,
-        run_porch(root, "--quiet", "--response-cache", "0", tmp=base) as plain,
+        run_porch(root, "--quiet", "--response-cache-size", "0", tmp=base) as plain,
     ):
         yield root, cached, plain
 
@@ -137,8 +137,11 @@ def test_the_cache_can_be_turned_off_and_bad_sizes_are_refused(tmp_path: Path) -
     from porch.cli import build_parser
 
     parser = build_parser()
-    assert parser.parse_args([str(tmp_path), "--response-cache", "0"]).response_cache == 0
-    assert parser.parse_args([str(tmp_path), "--response-cache", "1M"]).response_cache == 2**20
-    assert parser.parse_args([str(tmp_path)]).response_cache == 16 * 2**20
+    assert parser.parse_args([str(tmp_path), "--response-cache-size", "0"]).response_cache_size == 0
+    assert (
+        parser.parse_args([str(tmp_path), "--response-cache-size", "1M"]).response_cache_size
+        == 2**20
+    )
+    assert parser.parse_args([str(tmp_path)]).response_cache_size == 16 * 2**20
     with pytest.raises(SystemExit):
-        parser.parse_args([str(tmp_path), "--response-cache", "lots"])
+        parser.parse_args([str(tmp_path), "--response-cache-size", "lots"])

@@ -26,7 +26,7 @@ Why a hit is never a different answer than the app would give:
   Requests with a body, Expect, If-Range (its date rule depends on the clock) or forwarded
   fields from a trusted proxy (the log's client address) always take the full path.
 
-The cache is bounded in bytes (``--response-cache``, 0 turns it off); bodies above
+The cache is bounded in bytes (``--response-cache-size``, 0 turns it off); bodies above
 ``MAX_BODY`` are never kept. docs/performance.md has the measurements.
 """
 

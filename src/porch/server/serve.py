@@ -112,7 +112,7 @@ async def serve(
     handshake_timeout = config.header_timeout if context is not None else None
     policy = policy if policy is not None else SendPolicy.for_loop(loop)
 
-    replays = ReplayCache(config.response_cache_bytes, trusted_proxies=bool(state.trusted_proxies))
+    replays = ReplayCache(config.response_cache_size, trusted_proxies=bool(state.trusted_proxies))
 
     def make_connection() -> asyncio.BaseProtocol:
         return Connection(
