@@ -145,3 +145,20 @@ def test_the_cache_can_be_turned_off_and_bad_sizes_are_refused(tmp_path: Path) -
     assert parser.parse_args([str(tmp_path)]).response_cache_size == 16 * 2**20
     with pytest.raises(SystemExit):
         parser.parse_args([str(tmp_path), "--response-cache-size", "lots"])
+
+
+def test_a_replayed_answer_to_connection_close_says_so_and_closes(
+    servers: tuple[Path, PorchProcess, PorchProcess],
+) -> None:
+    _, cached, _ = servers
+    warm = Client(cached)
+    for _ in range(3):
+        warm.get("/range.bin")  # kept
+    with socket.create_connection((cached.host, cached.port), timeout=5) as sock:
+        sock.sendall(get("/range.bin", extra="Connection: close\r\n"))
+        reader = ResponseReader(sock)
+        response = reader.read()
+        assert response.status == 200
+        assert response.header("connection") == "close"
+        assert len(response.body) == 1024
+        assert reader.closed()

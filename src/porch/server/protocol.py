@@ -249,13 +249,12 @@ class Connection(asyncio.Protocol):
         replays = self.replays
         if (
             replays is not None
-            and keep_alive
             and not self.pipeline
             and self.flow.writable.is_set()
             and parser.get_http_version() == "1.1"
         ):
             key = replays.key(parser.get_method(), bytes(self.url), self.raw_headers)
-            if key is not None and self._replay(replays, key):
+            if key is not None and self._replay(replays, key, keep_alive=keep_alive):
                 return
         job = job_for_head(
             self,
@@ -272,15 +271,22 @@ class Connection(asyncio.Protocol):
             self._move(_CLOSE_AFTER)
             self.receiving = None
 
-    def _replay(self, replays: ReplayCache, key: tuple[bytes, ...], drained: bool = True) -> bool:
+    def _replay(
+        self,
+        replays: ReplayCache,
+        key: tuple[bytes, ...],
+        drained: bool = True,
+        keep_alive: bool = True,
+    ) -> bool:
         """Answer the head just parsed from the replay cache (``porch.server.replay``):
-        True when it was answered, with the counters and log line of any response."""
+        True when it was answered, with the counters and log line of any response; without
+        ``keep_alive`` (``Connection: close``, shutting down) the connection then ends."""
         kept = replays.get(key)
         if kept is None:
             return False
         self.replayed = key
         assert self.transport is not None  # a head arrived
-        self.transport.write(kept.wire())
+        self.transport.write(kept.wire(keep_alive))
         state = self.state
         state.total_requests += 1
         state.bytes_out += kept.sent
@@ -288,7 +294,9 @@ class Connection(asyncio.Protocol):
             state.replayed(kept)
         if self.access_log is not None:
             self.access_log.write(self.address or "-", kept.line, kept.status, kept.sent, None)
-        if drained:
+        if not keep_alive:
+            self.end_after_response()
+        elif drained:
             self._move(_DRAINED)
         return True
 

@@ -232,27 +232,36 @@ def _head_fields(framing: Framing, headers: Iterable[tuple[str, str]], length: i
 
 
 class Replay:
-    """A complete keep-alive HTTP/1.1 response kept to be sent again (``porch.server.replay``).
+    """A complete HTTP/1.1 response kept to be sent again (``porch.server.replay``).
 
-    ``wire()`` is the response as it goes out now: the kept status line, the current Date line,
-    and the kept fields and body, in one ``bytes``. ``method``, ``status``, ``sent`` (body
-    bytes) and ``line`` (the request line) are what the access log and counters need of it.
+    ``wire(keep_alive)`` is the response as it goes out now: the kept status line, the current
+    Date line, and the kept fields (with ``Connection: close`` when the connection ends after
+    it) and body, in one ``bytes``. ``method``, ``status``, ``sent`` (body bytes) and ``line``
+    (the request line) are what the access log and counters need of it.
     """
 
-    __slots__ = ("line", "method", "rest", "sent", "start", "status")
+    __slots__ = ("closing", "line", "method", "rest", "sent", "start", "status")
 
     def __init__(
-        self, start: bytes, rest: bytes, status: int, sent: int, method: str, target: str
+        self,
+        start: bytes,
+        rest: bytes,
+        closing: bytes,
+        status: int,
+        sent: int,
+        method: str,
+        target: str,
     ) -> None:
         self.method = method
         self.line = f"{method} {target} HTTP/1.1"
         self.start = start
         self.rest = rest
+        self.closing = closing
         self.status = status
         self.sent = sent
 
-    def wire(self) -> bytes:
-        return self.start + _DATE.get() + self.rest
+    def wire(self, keep_alive: bool = True) -> bytes:
+        return self.start + _DATE.get() + (self.rest if keep_alive else self.closing)
 
 
 def replay(
@@ -263,13 +272,17 @@ def replay(
     body: bytes,
     length: int,
 ) -> Replay:
-    """The ``Replay`` of a response to ``method target`` over a kept-alive HTTP/1.1
-    connection, framed exactly as ``frame`` and ``response_head`` frame it: ``length`` is the
-    body's length, ``body`` the bytes sent (a HEAD announces the length and sends none)."""
+    """The ``Replay`` of a response to ``method target`` over HTTP/1.1, framed exactly as
+    ``frame`` and ``response_head`` frame it, for a connection that stays open and for one
+    that closes after it: ``length`` is the body's length, ``body`` the bytes sent (a HEAD
+    announces the length and sends none)."""
+    fields = list(headers)
     framing = frame(method, "1.1", status, length, True)
+    closing = frame(method, "1.1", status, length, False)
     sent = body if framing.with_body else b""
-    rest = _head_fields(framing, headers, length) + sent
-    return Replay(status_line(status), rest, status, len(sent), method, target)
+    rest = _head_fields(framing, fields, length) + sent
+    last = _head_fields(closing, fields, length) + sent
+    return Replay(status_line(status), rest, last, status, len(sent), method, target)
 
 
 def informational_head(status: int, headers: Iterable[tuple[str, str]]) -> bytes:
