@@ -1,8 +1,8 @@
 """The folder features on the page, in real headless Chromium: grid view with thumbnails, the
 lightbox, a hostile README rendered inert, checksums on demand, the search box and the page's
-one selection (selection.js's check column) downloaded as one zip. Every page is watched for console errors and CSP violations, and
-screenshots (desktop, phone, light, dark) go to the test's tmp dir (docs/screenshots/ with
-``PORCH_UPDATE_SCREENSHOTS=1``).
+one selection (selection.js's check column) downloaded as one zip. Every page is watched for
+console errors and CSP violations, and screenshots (desktop, phone, light, dark) go to the
+test's tmp dir (docs/screenshots/ with ``PORCH_UPDATE_SCREENSHOTS=1``).
 """
 
 from __future__ import annotations
