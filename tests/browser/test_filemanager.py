@@ -324,9 +324,9 @@ def test_the_server_error_is_shown_locked_and_forbidden(
 @pytest.mark.parametrize(
     ("grant", "shown", "hidden"),
     [
-        ("read", ["#sel-download"], ["#new-folder", "#sel-move", "#sel-delete", "#sel-rename"]),
-        ("add", ["#new-folder", "#upload-tree", "#sel-download"], ["#sel-move", "#sel-delete"]),
-        ("write", ["#new-folder", "#sel-move", "#sel-delete", "#sel-rename"], []),
+        ("read", ["#sel-zip"], ["#new-folder", "#sel-move", "#sel-delete", "#sel-rename"]),
+        ("add", ["#new-folder", "#upload-tree", "#sel-zip"], ["#sel-move", "#sel-delete"]),
+        ("write", ["#new-folder", "#sel-move", "#sel-delete", "#sel-rename", "#sel-zip"], []),
     ],
 )
 def test_controls_follow_the_access_level(
@@ -341,7 +341,10 @@ def test_controls_follow_the_access_level(
     page = watched().page
     page.goto(server.url + "/")
     assert page.get_attribute("body", "data-access") == grant
+    # One check column whatever the level: a reader selects to download a zip.
+    assert page.locator("#rows tr:not(.parent) input[type=checkbox]").count() == len(names(page))
     row(page, "hello.txt").locator("td.check input").check()
+    assert page.inner_text("#sel-zip") == "Download 1 selected (.zip)"
     for selector in shown:
         assert page.is_visible(selector), selector
     for selector in hidden:
@@ -354,10 +357,12 @@ def test_controls_follow_the_access_level(
         assert (site / "hello.txt").exists()
 
 
-def test_download_a_selection(
+def test_download_a_selection_file_by_file_without_archives(
     watched: Callable[..., Watched], site: Path, porch: Callable[..., PorchProcess]
 ) -> None:
-    server = porch(site, "--quiet")
+    """With archives off the selection bar downloads the checked files one by one (with
+    archives on it offers their zip instead: tests/browser/test_folders.py)."""
+    server = porch(site, "--quiet", "--no-archives")
     tab = watched(accept_downloads=True)
     page = tab.page
     page.goto(server.url + "/")

@@ -1,8 +1,8 @@
 """The folder features on the page, in real headless Chromium: grid view with thumbnails, the
-lightbox, a hostile README rendered inert, checksums on demand, the search box and a selection
-downloaded as one zip. Every page is watched for console errors and CSP violations, and
-screenshots (desktop, phone, light, dark) go to the test's tmp dir (docs/screenshots/ with
-``PORCH_UPDATE_SCREENSHOTS=1``).
+lightbox, a hostile README rendered inert, checksums on demand, the search box and the page's
+one selection (selection.js's check column) downloaded as one zip. Every page is watched for
+console errors and CSP violations, and screenshots (desktop, phone, light, dark) go to the
+test's tmp dir (docs/screenshots/ with ``PORCH_UPDATE_SCREENSHOTS=1``).
 """
 
 from __future__ import annotations
@@ -68,6 +68,21 @@ def server(tmp_path: Path, porch: Callable[..., PorchProcess]) -> tuple[Path, Po
     return root, porch(root, "--quiet", "--state-dir", str(tmp_path / "state"))
 
 
+def checkboxes_per_row(page: Any) -> list[int]:
+    """How many checkboxes each listed row has (the parent row's check cell is empty)."""
+    return page.eval_on_selector_all(
+        "#rows tr:not(.parent)",
+        "rows => rows.map(r => r.querySelectorAll('input[type=checkbox]').length)",
+    )
+
+
+def zip_names(download: Any, target: Path) -> list[str]:
+    """The member names of a caught zip download, sorted."""
+    download.save_as(str(target))
+    with zipfile.ZipFile(io.BytesIO(target.read_bytes())) as archive:
+        return sorted(archive.namelist())
+
+
 def thumbnails_loaded(page: Any) -> None:
     page.wait_for_function(
         "() => { const t = [...document.querySelectorAll('img.thumb')];"
@@ -129,22 +144,26 @@ def test_checksum_search_and_selection(
         f"() => document.querySelector('#checksum-value').textContent === '{expected}'"
     )
     page.keyboard.press("Escape")
-    # A selection of two entries, one a folder, downloaded as one zip.
-    row(page, "notes.txt").locator(".pick-entry").check()
-    row(page, "more/").locator(".pick-entry").check()
-    assert page.text_content("#zip-selected") == "Download 2 selected (.zip)"
+    # One selection: one checkbox per row (selection.js's column, nothing of folders.js's),
+    # in the list and in the grid.
+    assert checkboxes_per_row(page) == [1] * 8
+    page.click("#view-toggle")
+    assert checkboxes_per_row(page) == [1] * 8
+    page.click("#view-toggle")
+    # Two entries, one a folder, checked there and downloaded as one zip from the selection bar.
+    row(page, "notes.txt").locator("td.check input").check()
+    row(page, "more/").locator("td.check input").check()
+    assert page.inner_text("#selcount") == "2 selected"
+    assert page.inner_text("#sel-zip") == "Download 2 selected (.zip)"
+    assert page.locator("#sel-download").count() == 0  # the zip is the download here
     with page.expect_download() as caught:
-        page.click("#zip-selected")
-    download = caught.value
-    target = tmp_path / "selected.zip"
-    download.save_as(str(target))
-    with zipfile.ZipFile(io.BytesIO(target.read_bytes())) as archive:
-        assert sorted(archive.namelist()) == [
-            "root/",
-            "root/more/",
-            "root/more/notes-2.txt",
-            "root/notes.txt",
-        ]
+        page.click("#sel-zip")
+    assert zip_names(caught.value, tmp_path / "selected.zip") == [
+        "root/",
+        "root/more/",
+        "root/more/notes-2.txt",
+        "root/notes.txt",
+    ]
     # The search box finds names below the folder.
     page.fill("#search", "notes")
     page.press("#search", "Enter")
@@ -152,6 +171,60 @@ def test_checksum_search_and_selection(
     links = page.eval_on_selector_all("table a", "l => l.map(a => a.getAttribute('href'))")
     assert links == ["/notes.txt", "/more/notes-2.txt"]
     assert "2 found" in (page.text_content(".search-note") or "")
+    tab.assert_clean("422")  # the grid asked for broken.jpg's thumbnail
+
+
+def test_a_reader_selects_with_the_keys_and_downloads_a_zip(
+    watched: Callable[..., Watched], tmp_path: Path, porch: Callable[..., PorchProcess]
+) -> None:
+    """A visitor who may only read still gets the check column and the zip of a selection
+    (no move or delete), in a subfolder: the form goes to that folder's ?zip."""
+    root = tmp_path / "share"
+    make_share(root)
+    (root / "more" / "deep").mkdir()
+    (root / "more" / "deep" / "inside.txt").write_text("inside\n")
+    (root / "more" / "left out.txt").write_text("not selected\n")
+    server = porch(root, "--quiet", "--anonymous", "read", "--state-dir", str(tmp_path / "s"))
+    tab = watched(accept_downloads=True)
+    page = tab.page
+    page.goto(server.url + "/more/")
+    assert page.get_attribute("body", "data-access") == "read"
+    assert checkboxes_per_row(page) == [1, 1, 1]  # deep/, left out.txt, notes-2.txt
+    # The keys: onto deep/ (past "../"), x checks it, down twice, x checks notes-2.txt.
+    for key in ("ArrowDown", "ArrowDown", "x", "ArrowDown", "ArrowDown", "x"):
+        page.keyboard.press(key)
+    assert page.inner_text("#selcount") == "2 selected"
+    assert page.is_visible("#sel-zip")
+    for control in ("#sel-move", "#sel-delete", "#sel-rename"):
+        assert page.is_hidden(control), control
+    with page.expect_download() as caught:
+        page.click("#sel-zip")
+    assert zip_names(caught.value, tmp_path / "reader.zip") == [
+        "more/",
+        "more/deep/",
+        "more/deep/inside.txt",
+        "more/notes-2.txt",
+    ]
+    tab.assert_clean()
+
+
+def test_without_archives_no_zip_of_a_selection(
+    watched: Callable[..., Watched], tmp_path: Path, porch: Callable[..., PorchProcess]
+) -> None:
+    """With --no-archives the page still has its one check column, and the selection bar
+    downloads files one by one: no zip link, no zip button."""
+    root = tmp_path / "share"
+    make_share(root)
+    server = porch(root, "--quiet", "--no-archives", "--state-dir", str(tmp_path / "s"))
+    tab = watched()
+    page = tab.page
+    page.goto(server.url + "/")
+    assert checkboxes_per_row(page) == [1] * 8
+    row(page, "notes.txt").locator("td.check input").check()
+    assert page.inner_text("#selcount") == "1 selected"
+    assert page.locator("#zip, #sel-zip").count() == 0
+    assert page.is_visible("#sel-download")
+    assert "zip" not in page.inner_text("#selbar").lower()
     tab.assert_clean()
 
 
@@ -185,6 +258,10 @@ def test_folder_screenshots(
                 "() => [...document.querySelectorAll('img.thumb')]"
                 ".every(i => i.complete && i.naturalWidth > 0)"
             )
+            # Two pictures checked: the one check column in the grid, and the selection bar.
+            row(page, "beach.jpg").locator("td.check input").check()
+            row(page, "lake.webp").locator("td.check input").check()
+            page.mouse.move(0, 0)
             for target in targets:
                 page.screenshot(path=str(target / f"gallery-{form}-{scheme}.png"))
             if form == "desktop":

@@ -1,6 +1,7 @@
 /* porch page: the file manager — new folder, rename, move (drag rows onto a folder row, or
    the folder picker), delete with the trash's undo (or a confirmation where there is no
-   trash), download of a selection, and the keys for them (F2, Delete, n, m, ?).
+   trash), download of a selection file by file when archives are off (with archives on,
+   folders.js offers its zip), and the keys for them (F2, Delete, n, m, ?).
 
    The server tells the page what the visitor may do in this folder: <body data-access> is
    none, read, add (create only) or write (also rename, move, delete), and <body data-trash>
@@ -232,7 +233,8 @@ async function deleteRows() {
   reportErrors("delete", errors);
 }
 
-/** Files one by one with ?download; folders are skipped (porch has no folder archives here). */
+/** Files one by one with ?download; folders are skipped (archives are off, or the page
+    would offer the zip of the selection instead: folders.js). */
 function downloadRows() {
   const list = targets();
   const files = list.filter((row) => !isDir(row));
@@ -414,7 +416,9 @@ export function wireFileManager() {
     element.hidden = !(element.dataset.needs === "add" ? canAdd : canWrite);
   }
   $("#new-folder").addEventListener("click", newFolder);
-  $("#sel-download").addEventListener("click", downloadRows);
+  // With archives on, folders.js downloads the selection as one zip (#sel-zip) instead.
+  const download = $("#sel-download");
+  if (download) download.addEventListener("click", downloadRows);
   $("#sel-rename").addEventListener("click", rename);
   $("#sel-move").addEventListener("click", openPicker);
   $("#sel-delete").addEventListener("click", deleteRows);

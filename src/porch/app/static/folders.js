@@ -1,12 +1,15 @@
 /* porch page: the folder features of issue 15 (docs/folders.md) — a grid view with lazily
    loaded thumbnails (PATH?thumb), a lightbox stepping through the folder's pictures, a
-   checksum on demand (PATH?hash=sha256), and a selection downloaded as one zip (a form
-   posted to ?zip). Without this module the page still has the search box, the zip link and
-   the README, which the server renders. */
+   checksum on demand (PATH?hash=sha256), and the selection downloaded as one zip (a form
+   posted to ?zip). The selection is selection.js's, the one the file manager moves and
+   deletes: its bar gets the zip button (#sel-zip, in the page when archives are on).
+   Without this module the page still has the search box, the zip link and the README,
+   which the server renders. */
 
 import { wireDialog } from "./dialogs.js";
-import { $, $$, doc } from "./dom.js";
+import { $, doc } from "./dom.js";
 import { fileUrl, nameLink, onRowsChanged, rows, rowsBody, visibleRows } from "./rows.js";
+import { onSelectionChanged, targets } from "./selection.js";
 
 const body = doc.body;
 const VIEW_KEY = "porch.view";
@@ -147,19 +150,21 @@ async function showChecksum(row) {
 
 // -- Selection ---------------------------------------------------------------------------
 
-function selectionChanged() {
-  const chosen = $$(".pick-entry:checked", rowsBody);
-  const button = $("#zip-selected");
-  button.hidden = chosen.length === 0;
-  button.textContent = `Download ${chosen.length} selected (.zip)`;
+/** A row's name as stored (a folder's without the listing's trailing "/"). */
+const nameOf = (row) => nameLink(row).textContent.replace(/\/$/, "");
+
+function showZipButton(list) {
+  $(".label", $("#sel-zip")).textContent = `Download ${list.length} selected (.zip)`;
 }
 
+/** Post the selection (selection.js's targets) to this folder's ?zip, one entry field per
+    name, as a plain form, so the browser downloads the attachment as it would a link. */
 function downloadSelection() {
-  // A plain form post, so the browser downloads the attachment as it would a link.
-  const form = element("form", { method: "post", action: "?zip", enctype: "application/x-www-form-urlencoded", hidden: "" });
-  for (const box of $$(".pick-entry:checked", rowsBody)) {
-    form.append(element("input", { type: "hidden", name: "entry", value: box.value }));
-  }
+  const list = targets();
+  if (!list.length) return;
+  const action = location.pathname + "?zip";
+  const form = element("form", { method: "post", action, enctype: "application/x-www-form-urlencoded", hidden: "" });
+  for (const row of list) form.append(element("input", { type: "hidden", name: "entry", value: nameOf(row) }));
   body.append(form);
   form.submit();
   form.remove();
@@ -169,19 +174,10 @@ function downloadSelection() {
 
 function decorate() {
   for (const row of rows()) {
-    if (row.dataset.type === "parent" || $(".pick-entry", row)) continue;
-    const name = nameLink(row).textContent.replace(/\/$/, "");
-    const actions = $("td.actions", row);
-    if ($("#zip")) {
-      const box = element("input", { type: "checkbox", class: "pick-entry", value: name, "aria-label": "Select " + name });
-      box.tabIndex = -1;
-      actions.append(box);
-    }
-    if (row.classList.contains("file")) {
-      const button = element("button", { type: "button", class: "checksum-button", title: "SHA-256 checksum", "aria-label": "Checksum of " + name });
-      button.tabIndex = -1;
-      actions.prepend(button);
-    }
+    if (!row.classList.contains("file") || $(".checksum-button", row)) continue;
+    const button = element("button", { type: "button", class: "checksum-button", title: "SHA-256 checksum", "aria-label": "Checksum of " + nameOf(row) });
+    button.tabIndex = -1;
+    $("td.actions", row).prepend(button);
   }
   addThumbnails();
 }
@@ -191,16 +187,16 @@ export function wireFolders() {
   if (!toolbar) return;
   const toggle = element("button", { type: "button", class: "button", id: "view-toggle", "aria-pressed": "false" }, "Grid");
   toggle.addEventListener("click", () => setView(!body.classList.contains("grid")));
-  const selected = element("button", { type: "button", class: "button", id: "zip-selected", hidden: "" });
-  selected.addEventListener("click", downloadSelection);
-  toolbar.append(toggle, selected);
+  toolbar.append(toggle);
+  const zip = $("#sel-zip");
+  if (zip) {
+    zip.addEventListener("click", downloadSelection);
+    onSelectionChanged(showZipButton);
+  }
   rowsBody.addEventListener("click", (event) => {
     const row = event.target.closest("tr");
     if (!row) return;
     if (event.target.closest(".checksum-button")) showChecksum(row);
-  });
-  rowsBody.addEventListener("change", (event) => {
-    if (event.target.closest(".pick-entry")) selectionChanged();
   });
   onRowsChanged(decorate);
   decorate();
