@@ -105,6 +105,10 @@ APT_PACKAGES = {"wrk": "wrk", "nginx": "nginx-light", "lighttpd": "lighttpd"}
 WEBDAV_MODULE = Path("/usr/lib/lighttpd/mod_webdav.so")
 
 
+SETTLE_SECONDS = 2.5
+"""How long the fresh corpus is left alone before the first scenario."""
+
+
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -564,6 +568,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile_only:
         with tempfile.TemporaryDirectory(prefix="porch-bench-") as tmp:
             corpus = make_corpus(Path(tmp), download_size=MIB, large_size=MIB)
+            time.sleep(SETTLE_SECONDS)
             print(profile_porch(corpus, args.duration or 5.0))
         return 0
 
@@ -591,6 +596,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="porch-bench-") as tmp:
         log(f"corpus in {tmp}")
         corpus = make_corpus(Path(tmp), transfer)
+        # Served files are seldom seconds old; porch's replay cache keeps a response only for a
+        # file and folder unchanged for 2 s (coarse file-system clocks, porch.server.replay), so
+        # a corpus loaded the moment it is written would measure the first scenarios uncached.
+        time.sleep(SETTLE_SECONDS)
         for spec in servers:
             measure_server(spec, corpus, scenarios, duration, run)
         if not args.no_upload:

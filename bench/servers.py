@@ -39,7 +39,7 @@ ASGI_HOSTS = {"porch-asgi-uvicorn": "uvicorn", "porch-asgi-granian": "granian"}
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
-SRC = REPO / "src"
+SRC = Path(os.environ.get("PORCH_BENCH_SRC") or REPO / "src")
 REPORT_LUA = BENCH_DIR / "report.lua"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")

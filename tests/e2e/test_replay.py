@@ -162,3 +162,42 @@ def test_a_replayed_answer_to_connection_close_says_so_and_closes(
         assert response.header("connection") == "close"
         assert len(response.body) == 1024
         assert reader.closed()
+
+
+def test_a_kept_listing_follows_its_directory(tmp_path: Path) -> None:
+    """Listings are kept too: an added or removed entry and a re-pointed symlinked folder
+    show at the very next request, an entry's new size within the listing cache's second
+    (porch.app.listingcache.TTL_SECONDS), and each format (by Accept) is its own answer."""
+    root = tmp_path / "root"
+    shelf, other, sizes = root / "shelf", root / "other", root / "sizes"
+    for folder in (shelf, other, sizes):
+        folder.mkdir(parents=True)
+    (shelf / "a.txt").write_bytes(b"a")
+    (other / "elsewhere.txt").write_bytes(b"x")
+    (sizes / "s.txt").write_bytes(b"s")
+    (root / "via").symlink_to(shelf)
+    time.sleep(SETTLE)
+    text, html = "Accept: text/plain\r\n", "Accept: text/html\r\n"
+    json_listing = "Accept: application/json\r\n"
+    with run_porch(root, "--quiet", "--metrics", tmp=tmp_path) as server:
+        client = Client(server)
+        # Kept on the second request and replayed on the third; the changes below come
+        # within the second a kept listing lives.
+        for _ in range(3):
+            assert client.get("/shelf/", text).body == b"a.txt\n"
+            assert client.get("/via/", text).body == b"a.txt\n"
+            assert b"<html" in client.get("/shelf/", html).body.lower()
+            assert b'"size":1' in client.get("/sizes/", json_listing).body
+
+        (root / "via").unlink()
+        (root / "via").symlink_to(other)
+        assert client.get("/via/", text).body == b"elsewhere.txt\n"
+        (shelf / "b.txt").write_bytes(b"b")
+        assert client.get("/shelf/", text).body == b"a.txt\nb.txt\n"
+        assert b"b.txt" in client.get("/shelf/", html).body
+        (shelf / "a.txt").unlink()
+        assert client.get("/shelf/", text).body == b"b.txt\n"
+        (sizes / "s.txt").write_bytes(b"bigger")  # the directory's times do not move
+        time.sleep(1.2)
+        assert b'"size":6' in client.get("/sizes/", json_listing).body
+        assert replay_hits(server) >= 4  # each listing was answered from the cache

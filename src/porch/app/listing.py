@@ -28,7 +28,7 @@ from typing import NamedTuple
 import markupsafe
 
 from porch.app.invisible import is_invisible, show_invisible
-from porch.app.listingcache import LISTINGS
+from porch.app.listingcache import LISTINGS, TTL_SECONDS
 from porch.app.offload import offload
 from porch.app.pages import ENVIRONMENT
 from porch.app.paths import listable, url_segments
@@ -45,7 +45,7 @@ from porch.app.sharepiece import (
 )
 from porch.app.usertemplates import served_name
 from porch.app.visitor import Visitor
-from porch.http import Headers, HTTPError, Request, Response, negotiate
+from porch.http import Headers, HTTPError, Request, Response, Source, negotiate
 from porch.share import is_loopback_host
 
 FORMATS = {"text": "text/plain", "html": "text/html", "json": "application/json"}
@@ -476,8 +476,17 @@ async def listing_response(
         visitor,
         folder if media == "text/html" else None,
     )
-    pieces = LISTINGS.get(directory, variant)
-    if pieces is None:
+    # Taken before the directory is read: a change while it is read moves its times past
+    # this, so a replayed listing is never older than what this answer shows.
+    try:
+        before: os.stat_result | None = os.lstat(directory)
+    except OSError:
+        before = None
+    found = LISTINGS.lookup(directory, variant)
+    if found is not None:
+        pieces, expires = found
+    else:
+        expires = time.monotonic() + TTL_SECONDS
         pieces = await offload(
             _render_pieces,
             request,
@@ -500,7 +509,15 @@ async def listing_response(
         )
     else:
         body = pieces[0]
-    return Response(200, headers, body)
+    response = Response(200, headers, body)
+    if before is not None and stat.S_ISDIR(before.st_mode):
+        # The listing depends on the directory, and until ``expires`` on nothing else the
+        # request does not name (porch.server.replay; its key holds Accept, Host, the proxy
+        # fields; requests with credentials are never replayed).
+        # Watched by its URL's path too, so a symlink on the way re-pointed is seen.
+        joined = os.path.join(root, *request.path.split("/")[1:])
+        response.source = Source(directory, before, joined, expires)
+    return response
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,14 +81,24 @@ class ListingCache:
 
     def get(self, directory: str, variant: tuple[object, ...]) -> PagePieces | None:
         """The cached body for the directory as it is now, or None."""
-        body = self._lookup(directory, variant)
-        if body is None:
+        found = self.lookup(directory, variant)
+        return None if found is None else found[0]
+
+    def lookup(
+        self, directory: str, variant: tuple[object, ...]
+    ) -> tuple[PagePieces, float] | None:
+        """The cached body for the directory as it is now and the ``time.monotonic()`` instant
+        it expires at (what a front end replaying it must honour), or None."""
+        found = self._lookup(directory, variant)
+        if found is None:
             self.misses += 1
         else:
             self.hits += 1
-        return body
+        return found
 
-    def _lookup(self, directory: str, variant: tuple[object, ...]) -> PagePieces | None:
+    def _lookup(
+        self, directory: str, variant: tuple[object, ...]
+    ) -> tuple[PagePieces, float] | None:
         signature = self.signature(directory)
         if signature is None:
             return None
@@ -98,11 +108,12 @@ class ListingCache:
             if found is None:
                 return None
             stored_at, cost, body = found
-            if time.monotonic() - stored_at > max(TTL_SECONDS, COST_FACTOR * cost):
+            expires = stored_at + max(TTL_SECONDS, COST_FACTOR * cost)
+            if time.monotonic() > expires:
                 self._drop(key)
                 return None
             self._entries.move_to_end(key)
-            return body
+            return body, expires
 
     def _drop(self, key: tuple[str, Signature, tuple[object, ...]]) -> None:
         _, _, body = self._entries.pop(key)

@@ -72,12 +72,16 @@ class Source:
     ``watch`` whose entries could change the answer (a template or a precompressed sibling
     appearing beside the file). A front end may replay such a response to the same request for
     as long as both are unchanged (``porch.server.replay``); a response without a ``Source`` is
-    always computed afresh.
+    always computed afresh. ``path`` may be a directory (a listing: its own ``lstat`` moves
+    when an entry is added, removed or renamed). ``expires``: a ``time.monotonic()`` instant
+    after which the response must be computed afresh even if both look unchanged — for an
+    answer that also shows what the watched times do not cover (a listing's sizes and dates).
     """
 
     path: str
     info: os.stat_result
     watch: str
+    expires: float | None = None
 
 
 @dataclass(slots=True)

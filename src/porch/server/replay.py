@@ -17,6 +17,12 @@ Why a hit is never a different answer than the app would give:
 * Neighbours: a template (``NAME.j2``) or a precompressed sibling appearing beside the file
   would take over the URL: the directory's mtime moves when an entry is added, removed or
   renamed.
+* Listings: a directory listing is kept with the directory as both file and watched
+  directory, and an expiry (``Source.expires``): the directory's times move when an entry is
+  added, removed or renamed, but not when an entry's own size or date does, so a kept listing
+  is answered only until the app's own listing cache would render it again
+  (``porch.app.listingcache``). A listing also varies with Accept (text, HTML or JSON) and,
+  through its share URL, with the proxy fields: all are part of the key.
 * Timestamps are coarse (a file system's clock ticks in milliseconds or seconds): a response
   is kept only when the file and directory last changed more than ``SETTLED_NS`` ago, so any
   later change shows as a different time.
@@ -26,8 +32,9 @@ Why a hit is never a different answer than the app would give:
   Requests with a body, Expect, If-Range (its date rule depends on the clock) or forwarded
   fields from a trusted proxy (the log's client address) always take the full path.
 
-The cache is bounded in bytes (``--response-cache-size``, 0 turns it off); bodies above
-``MAX_BODY`` are never kept. docs/performance.md has the measurements.
+The cache is bounded in bytes (``--response-cache-size``, 0 turns it off); file bodies above
+``MAX_BODY`` and generated bodies above ``MAX_MEMORY_BODY`` are never kept.
+docs/performance.md has the measurements.
 """
 
 from __future__ import annotations
@@ -36,11 +43,13 @@ import os
 import time
 from typing import Final
 
-from porch.http import FileBody, Request, Response
+from porch.http import FileBody, Request, Response, Source
 from porch.http.wire import Replay, replay
 
 MAX_BODY: Final = 64 * 1024
-"""Larger bodies go out by sendfile or a bounded copy, never from memory."""
+"""Larger files go out by sendfile or a bounded copy, never from memory."""
+MAX_MEMORY_BODY: Final = 1024 * 1024
+"""A generated body (a listing) is in memory anyway; a 1,000-entry HTML listing is ~380 KB."""
 SETTLED_NS: Final = 2_000_000_000
 """A file or directory changed more recently than this is not replayed (coarse clocks)."""
 STATUSES: Final = frozenset({200, 206, 304})
@@ -50,6 +59,7 @@ MAX_HEADS: Final = 4096
 
 VARYING: Final = frozenset(
     {
+        b"accept",
         b"accept-encoding",
         b"range",
         b"if-none-match",
@@ -58,7 +68,7 @@ VARYING: Final = frozenset(
         b"if-unmodified-since",
     }
 )
-"""Request fields a file's answer depends on: part of the key."""
+"""Request fields a kept answer depends on: part of the key."""
 REFUSED: Final = frozenset(
     {
         b"authorization",
@@ -71,16 +81,36 @@ REFUSED: Final = frozenset(
     }
 )
 """Request fields that send the request the full way."""
-FORWARDED: Final = frozenset({b"forwarded", b"x-forwarded-for", b"x-forwarded-proto"})
+FORWARDED: Final = frozenset({b"forwarded", b"x-forwarded-for", b"x-forwarded-proto", b"via"})
+"""Proxy fields: a listing's share URL shows whether a proxy forwarded the request. Part of the
+key, or (from trusted proxies, where they name the logged client) sending the request the full
+way."""
 
 Key = tuple[bytes, ...]
 
 
 class _Entry:
-    __slots__ = ("ctime", "dev", "ino", "mtime", "path", "replay", "size", "watch", "watch_mtime")
+    __slots__ = (
+        "ctime",
+        "dev",
+        "expires",
+        "ino",
+        "mtime",
+        "path",
+        "replay",
+        "size",
+        "watch",
+        "watch_mtime",
+    )
 
     def __init__(
-        self, replay: Replay, path: str, info: os.stat_result, watch: str, watch_mtime: int
+        self,
+        replay: Replay,
+        path: str,
+        info: os.stat_result,
+        watch: str,
+        watch_mtime: int,
+        expires: float | None,
     ) -> None:
         self.replay = replay
         self.path = path
@@ -91,12 +121,22 @@ class _Entry:
         self.ctime = info.st_ctime_ns
         self.watch = watch
         self.watch_mtime = watch_mtime
+        self.expires = expires
 
 
 class ReplayCache:
     """Kept responses of one server process, at most ``capacity`` bytes of them."""
 
-    __slots__ = ("_entries", "capacity", "heads", "hits", "misses", "refused", "stored")
+    __slots__ = (
+        "_entries",
+        "capacity",
+        "heads",
+        "hits",
+        "misses",
+        "refused",
+        "stored",
+        "varying",
+    )
 
     def __init__(self, capacity: int, *, trusted_proxies: bool = False) -> None:
         self.capacity = capacity
@@ -104,6 +144,7 @@ class ReplayCache:
         self.stored = 0
         self.hits = self.misses = 0
         self.refused = REFUSED | FORWARDED if trusted_proxies else REFUSED
+        self.varying = VARYING if trusted_proxies else VARYING | FORWARDED
         self.heads: dict[bytes, Key] = {}
         """Whole chunks of client bytes that were exactly one head, answered from here, by
         their key: the same bytes again need no parsing (``Connection.data_received``)."""
@@ -122,12 +163,12 @@ class ReplayCache:
             return None
         key = [method, target]
         host = b""
-        refused = self.refused
+        refused, varying = self.refused, self.varying
         for name, value in fields:
             lowered = name.lower()
             if lowered == b"host":
                 host = value
-            elif lowered in VARYING:
+            elif lowered in varying:
                 key += (lowered, value)
             elif lowered in refused:
                 return None
@@ -147,7 +188,8 @@ class ReplayCache:
             self._drop(key, entry)
             return None
         if (
-            info.st_ctime_ns != entry.ctime
+            (entry.expires is not None and time.monotonic() > entry.expires)
+            or info.st_ctime_ns != entry.ctime
             or info.st_mtime_ns != entry.mtime
             or info.st_ino != entry.ino
             or info.st_size != entry.size
@@ -181,18 +223,19 @@ class ReplayCache:
                 os.close(body.fd)
                 response.body = data
                 length = len(data)
-        elif isinstance(body, bytes) and len(body) <= MAX_BODY:
+        elif isinstance(body, bytes) and len(body) <= MAX_MEMORY_BODY:
             data, length = body, len(body)
         else:
             return
         kept = replay(
             request.method, request.target, response.status, response.headers, data, length
         )
-        self._store(key, kept, source.path, source.info, source.watch)
+        self._store(key, kept, source)
 
-    def _store(self, key: Key, kept: Replay, path: str, info: os.stat_result, watch: str) -> None:
+    def _store(self, key: Key, kept: Replay, source: Source) -> None:
+        info = source.info
         try:
-            watched = os.stat(watch).st_mtime_ns
+            watched = os.stat(source.watch).st_mtime_ns
         except OSError:
             return
         settled = time.time_ns() - SETTLED_NS
@@ -207,7 +250,7 @@ class ReplayCache:
         while self._entries and self.stored + size > self.capacity:
             oldest = next(iter(self._entries))
             self._drop(oldest, self._entries[oldest])
-        self._entries[key] = _Entry(kept, path, info, watch, watched)
+        self._entries[key] = _Entry(kept, source.path, info, source.watch, watched, source.expires)
         self.stored += size
 
     def _drop(self, key: Key, entry: _Entry) -> None:
