@@ -188,9 +188,16 @@ class RootLoader(jinja2.BaseLoader):
         with os.fdopen(fd, "rb") as source_file:
             source = source_file.read().decode("utf-8")
         signature = (str(real), info.st_mtime_ns, info.st_size, info.st_ino)
+        identity = _identity(info)
+        joined = os.path.join(self.root, template)
 
         def uptodate() -> bool:
+            # The name still reaching the very file that was located and checked (same
+            # device, inode, size and times) is that file: one stat answers. Anything else
+            # goes the whole way through ``resolve`` again.
             try:
+                if _identity(os.stat(joined)) == identity:
+                    return True
                 current = self.locate(template)
                 now = os.stat(current)
             except (jinja2.TemplateNotFound, OSError):
@@ -198,6 +205,10 @@ class RootLoader(jinja2.BaseLoader):
             return signature == (str(current), now.st_mtime_ns, now.st_size, now.st_ino)
 
         return source, str(real), uptodate
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int, int]:
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
 def _template_location(error: BaseException, root: str) -> str:

@@ -21,6 +21,7 @@ header value, no sockets, used by ``porch.app`` for every front end.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -66,8 +67,12 @@ def split_authority(text: str) -> tuple[str, int | None] | None:
     return host, port
 
 
+@functools.lru_cache(maxsize=1024)
 def is_ip_literal(host: str) -> bool:
-    """True for an IPv4 dotted quad or an IPv6 address (brackets already removed)."""
+    """True for an IPv4 dotted quad or an IPv6 address (brackets already removed).
+
+    Remembered for the last 1,024 names: most requests carry one of a few, and ``ipaddress``
+    takes microseconds to say so on every request."""
     try:
         ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
