@@ -4,8 +4,9 @@
 correct-enough HTTP/1.1 server can do per request: an ``asyncio.Protocol`` on uvloop, httptools
 parsing, one ``os.stat`` of the file per request, and one ``transport.write`` of a cached head
 and body (re-read only when size or mtime change). Keep-alive, ``Connection: close`` and
-HTTP/1.0 are honoured; nothing else is (no Range, no validators, no listings, no containment
-beyond refusing ``..``): the bench reports "n/a" for what it cannot answer. It is a yardstick,
+HTTP/1.0 are honoured, and an ``ETag`` with ``If-None-Match`` (304: the ceiling for porch's
+conditional row); nothing else is (no Range, no dates, no listings, no containment beyond
+refusing ``..``): the bench reports "n/a" for what it cannot answer. It is a yardstick,
 not a server: porch's target is a CPU time per request close to this one's.
 """
 
@@ -20,11 +21,11 @@ import uvloop
 
 LIMIT = 1024 * 1024
 NOT_FOUND = b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
-cache: dict[bytes, tuple[int, int, bytes, bytes]] = {}
-"""URL path -> (size, mtime_ns, keep-alive response, closing response)."""
+cache: dict[bytes, tuple[int, int, bytes, bytes, bytes]] = {}
+"""URL path -> (size, mtime_ns, keep-alive response, closing response, ETag)."""
 
 
-def answer(root: bytes, url: bytes, keep_alive: bool) -> bytes:
+def answer(root: bytes, url: bytes, keep_alive: bool, if_none_match: bytes = b"") -> bytes:
     path = url.split(b"?", 1)[0]
     if b".." in path:
         return NOT_FOUND
@@ -39,11 +40,14 @@ def answer(root: bytes, url: bytes, keep_alive: bool) -> bytes:
     if hit is None or hit[0] != info.st_size or hit[1] != info.st_mtime_ns:
         with open(full, "rb") as file:
             body = file.read()
+        etag = b'"%x-%x"' % (info.st_size, info.st_mtime_ns)
         head = b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-        head += b"Content-Length: %d\r\n" % len(body)
+        head += b"ETag: %s\r\nContent-Length: %d\r\n" % (etag, len(body))
         closing = head + b"Connection: close\r\n\r\n" + body
-        hit = (info.st_size, info.st_mtime_ns, head + b"\r\n" + body, closing)
+        hit = (info.st_size, info.st_mtime_ns, head + b"\r\n" + body, closing, etag)
         cache[path] = hit
+    if if_none_match and if_none_match == hit[4]:
+        return b"HTTP/1.1 304 Not Modified\r\nETag: %s\r\n\r\n" % hit[4]
     return hit[2] if keep_alive else hit[3]
 
 
@@ -52,6 +56,7 @@ class Probe(asyncio.Protocol):
         self.root = root
         self.parser = httptools.HttpRequestParser(self)
         self.url = b""
+        self.if_none_match = b""
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -68,11 +73,16 @@ class Probe(asyncio.Protocol):
     def on_url(self, url: bytes) -> None:
         self.url += url
 
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if name.lower() == b"if-none-match":
+            self.if_none_match = value
+
     def on_message_complete(self) -> None:
         assert self.transport is not None
         keep_alive = self.parser.should_keep_alive()
-        self.transport.write(answer(self.root, self.url, keep_alive))
+        self.transport.write(answer(self.root, self.url, keep_alive, self.if_none_match))
         self.url = b""
+        self.if_none_match = b""
         if not keep_alive:
             self.transport.close()
 

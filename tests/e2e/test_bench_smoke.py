@@ -65,12 +65,21 @@ def test_the_bare_probe_serves_small_files_and_is_na_for_what_it_cannot_do(corpu
             Scenario("304", "/1k.bin", expect=304, validator="etag"),
             1.0,
         )
+        ranged = measure_scenario(
+            server.port,
+            server.pid,
+            Scenario("206", "/1k.bin", headers=(("Range", "bytes=0-9"),), expect=206),
+            1.0,
+        )
     assert small.result is not None
     assert small.result.requests > 0
     assert small.result.errors == 0
     assert small.cpu_us_per_request is not None
-    assert conditional.result is None
-    assert conditional.failure == ""
+    assert conditional.result is not None  # the ceiling for porch's 304 row
+    assert conditional.result.errors == 0
+    assert ranged.result is None  # no Range: n/a, not an error
+    assert ranged.skipped == "200, not 206"
+    assert ranged.failure == ""
 
 
 def test_nginx_put_is_an_upload_baseline(corpus):
