@@ -267,7 +267,7 @@ def test_body_error_midway_leaves_nothing(root: Path, updir: Path) -> None:
     assert os.listdir(updir) == []
 
 
-@pytest.mark.parametrize("call", ["write", "fsync"])
+@pytest.mark.parametrize("call", ["writev", "fsync"])
 def test_disk_full_is_507_and_leaves_nothing(
     root: Path, updir: Path, monkeypatch: pytest.MonkeyPatch, call: str
 ) -> None:
@@ -289,7 +289,7 @@ def test_unexpected_write_error_is_500_and_leaves_nothing(
     def broken(*args: object) -> int:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(os, "write", broken)
+    monkeypatch.setattr(os, "writev", broken)
     response = client(root, updir).post("/io.bin", body=b"x" * 10)
     monkeypatch.undo()
     assert response.status == 500

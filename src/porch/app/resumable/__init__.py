@@ -282,7 +282,7 @@ class Resumable:
         """
         assert record.name is not None
         uploads = self.uploads
-        staged = StagedFile(uploads.directory, record.name, uploads.mode)
+        staged = StagedFile(uploads.directory, record.name, uploads.mode, digest=True)
         try:
             digest = self.store.digest(record.id, record.offset)
             await staged.fill_from(self.store.data_path(record.id), digest)
