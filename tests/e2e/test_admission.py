@@ -135,3 +135,26 @@ def test_closed_connections_free_their_slots_at_once(porch, site, loop) -> None:
             sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             statuses.append(ResponseReader(sock).read().status)
     assert statuses == [200] * 40
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_a_connection_closed_with_nothing_unread_frees_its_slot_without_the_client(
+    porch, site, loop
+) -> None:
+    """A ``Connection: close`` request read to its last byte is answered and closed at once
+    (nothing unread, so no lingering close, as nginx): its slot is free even while the client
+    keeps its end open. Bytes after it keep the lingering close (test_protocol)."""
+    server = porch(site, "--loop", loop, "--max-connections", "2")
+    held = []
+    for _ in range(4):  # twice the limit, none of them closed by the client
+        sock = socket.create_connection((server.host, server.port), timeout=5)
+        sock.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        reader = ResponseReader(sock)
+        assert reader.read().status == 200
+        assert reader.closed(2)
+        held.append(sock)
+    try:
+        assert timed_get(server) < PROMPT
+    finally:
+        for sock in held:
+            sock.close()

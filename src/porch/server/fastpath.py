@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 _NEW, _HEAD, _IDLE = Phase.NEW, Phase.HEAD, Phase.IDLE
 _BEGIN, _HEAD_DONE, _DRAINED = Event.BEGIN, Event.HEAD_DONE, Event.DRAINED
+_CLOSE_AFTER = Event.CLOSE_AFTER
 
 
 def at_boundary(connection: Connection, phase: Phase) -> bool:
@@ -99,7 +100,9 @@ def answer(
             connection.address or "-", kept.line, kept.status, kept.sent, None
         )
     if not keep_alive:
-        connection.end_after_response()
+        # Closed once the parser is through this chunk (``Connection.data_received``): by then
+        # it knows whether anything follows that a close would leave unread.
+        connection.move(_CLOSE_AFTER)
     elif drained:
         connection.move(_DRAINED)
     return True

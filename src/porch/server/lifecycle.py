@@ -8,9 +8,13 @@ byte, the keep-alive timer while idle, the linger timer while closing — on the
 one ``Deadline``, and keeps the server's set of idle connections (the first reclaimed under
 pressure, ``porch.server.admission``).
 
-Closing: when a response leaves a request body unread, or after a protocol error, the
-connection half-closes and discards what the client still sends for ``LINGER_SECONDS``, so the
-client reads the response instead of a reset (nginx's lingering close).
+Closing: when a response leaves a request body unread, after a protocol error, or when more
+bytes came after the last request, the connection half-closes and discards what the client
+still sends for ``LINGER_SECONDS``, so the client reads the response instead of a reset
+(nginx's lingering close). When every byte received was parsed into complete requests
+(``at_rest``: the usual ``Connection: close``), nothing is left to cause a reset, and the
+connection closes at once, as nginx does: a linger there cost a shutdown, a timer, a wake-up
+and a read per connection.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class Lifecycle(asyncio.Protocol):
         self.wire = ConnectionState()
         self.deadline = Deadline(self.loop)
         self.eof = False
+        self.at_rest = True  # every byte received was parsed into complete requests
 
     @property
     def phase(self) -> Phase:
@@ -114,7 +119,7 @@ class Lifecycle(asyncio.Protocol):
             return
         if phase != _CLOSING:
             self.move(_CLOSE_AFTER)
-        if not linger or self.eof or not transport.can_write_eof():
+        if not linger or self.eof or self.at_rest or not transport.can_write_eof():
             self.abort()
             return
         self.move(_DONE)  # LINGER: discard what comes, for a moment

@@ -122,10 +122,9 @@ class Connection(Lifecycle):
         self.deadline.cancel()
         if self.transport is not None:
             self.flow.connection_lost()
-        error = HTTPError(400, "the client closed the connection")
         for job in self.pipeline:
             if job.body is not None:
-                job.body.fail(error)
+                job.body.fail(HTTPError(400, "the client closed the connection"))
 
     def eof_received(self) -> bool:
         self.eof = True
@@ -151,6 +150,7 @@ class Connection(Lifecycle):
     def data_received(self, data: bytes) -> None:
         phase = self.wire.phase
         if phase > _IDLE:  # no longer reading
+            self.at_rest = False
             return  # closing or lingering: what still comes is discarded
         replays = self.replays
         at_boundary = replays is not None and fastpath.at_boundary(self, phase)
@@ -171,13 +171,18 @@ class Connection(Lifecycle):
         if at_boundary:
             assert replays is not None
             fastpath.remember(self, replays, data)
-        self.update_reading()
+        if self.wire.phase == _CLOSING and not self.pipeline and self.runner is None:
+            self.end_after_response()  # answered on the spot, and the last (fastpath)
+        else:
+            self.update_reading()
 
     # -- parser callbacks -----------------------------------------------------------------
 
     def on_message_begin(self) -> None:
         if self.wire.phase > _IDLE:  # no longer reading
+            self.at_rest = False  # a request after the last one: it stays unread
             raise StopParsing
+        self.at_rest = False
         self.move(_BEGIN)
         self.messages += 1
         self.url = bytearray()
@@ -229,6 +234,7 @@ class Connection(Lifecycle):
             self.buffered_body += len(data)
 
     def on_message_complete(self) -> None:
+        self.at_rest = True
         if self.receiving is not None:
             self.receiving.finish()
             self.receiving = None
@@ -239,6 +245,7 @@ class Connection(Lifecycle):
         """Answer ``error`` after the responses already due, then close."""
         if self.wire.phase > _IDLE:  # no longer reading
             return
+        self.at_rest = False  # what follows a refused head is not read
         self.move(event)
         if self.receiving is not None:
             self.receiving.fail(HTTPError(400, "malformed request body"))
