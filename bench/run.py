@@ -355,6 +355,34 @@ def measure_upload(spec: ServerSpec, corpus: Corpus, size: int, run: Run) -> Non
         mem.upload_note = f"ERROR: {error}"
 
 
+def disk_ceiling(directory: Path, size: int) -> str:
+    """The note on what the disk allows an upload that, like porch's, is fsynced before it is
+    acknowledged: ``size`` bytes written in 1 MiB pieces and fsynced by one process, with and
+    without early writeback (``POSIX_FADV_DONTNEED`` per 8 MiB, what porch does). nginx's and
+    lighttpd's PUT acknowledge a file still in the page cache (neither fsyncs)."""
+    block = bytes(MIB)
+    rates = []
+    for early in (False, True):
+        path = directory / "disk-ceiling.bin"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        started = time.monotonic()
+        try:
+            for offset in range(0, size, MIB):
+                os.write(fd, block[: min(MIB, size - offset)])
+                if early and offset % (8 * MIB) == 7 * MIB:
+                    os.posix_fadvise(fd, offset - 7 * MIB, 8 * MIB, os.POSIX_FADV_DONTNEED)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            path.unlink()
+        rates.append(size / (time.monotonic() - started) / 1e6)
+    return (
+        f"disk ceiling for a fsynced upload: {size_text(size)} written and fsynced by one "
+        f"process at {rates[0]:,.0f} MB/s ({rates[1]:,.0f} MB/s with early writeback, as porch "
+        "does); nginx's and lighttpd's PUT do not fsync"
+    )
+
+
 def profile_porch(corpus: Corpus, duration: float) -> str:
     """py-spy's view of porch (default loop) under the 1 KiB keep-alive load: top functions."""
     if shutil.which("py-spy") is None:
@@ -608,6 +636,7 @@ def main(argv: list[str] | None = None) -> int:
             for spec in uploaders:  # the resumable row beside each porch's PUT (issue 14)
                 if spec.kind == "porch":
                     measure_resumable(spec, corpus, transfer, run)
+            run.notes.append(disk_ceiling(corpus.upload_dir, transfer))
         profile = "not run (--no-profile)."
         if not args.no_profile:
             log("profiling porch under the 1 KiB keep-alive load")
