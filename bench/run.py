@@ -127,6 +127,12 @@ def bench_requirements() -> list[str]:
     return requirements
 
 
+def py_spy() -> str | None:
+    """py-spy on PATH, or beside this Python (a venv's bin/ need not be on PATH)."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+
+
 def ensure_tools(install: bool) -> list[str]:
     """Install the bench extra's packages and Debian's tools when missing; notes for the report.
 
@@ -136,7 +142,7 @@ def ensure_tools(install: bool) -> list[str]:
     notes = []
     modules = ("httptools", "uvloop", "jinja2", "uvicorn", "starlette", "granian", "matplotlib")
     missing = [module for module in modules if importlib.util.find_spec(module) is None]
-    if shutil.which("py-spy") is None:
+    if py_spy() is None:
         missing.append("py-spy")
     if missing and install:
         log(f"pip install (porch's dependencies, bench extra): missing {', '.join(missing)}")
@@ -385,7 +391,8 @@ def disk_ceiling(directory: Path, size: int) -> str:
 
 def profile_porch(corpus: Corpus, duration: float) -> str:
     """py-spy's view of porch (default loop) under the 1 KiB keep-alive load: top functions."""
-    if shutil.which("py-spy") is None:
+    spy = py_spy()
+    if spy is None:
         return "py-spy is not installed: no profile."
     spec = ServerSpec("porch auto", "porch", loop="auto")
     out = corpus.tmp / "profile.txt"
@@ -394,7 +401,7 @@ def profile_porch(corpus: Corpus, duration: float) -> str:
         spy = subprocess.Popen(
             # Blocking mode (py-spy pauses porch per sample): --nonblocking reads the stack
             # while it changes and mixes frames of different moments.
-            pinned(1, ["py-spy", "record", "--pid", str(server.pid), "--duration",
+            pinned(1, [spy, "record", "--pid", str(server.pid), "--duration",
                        str(max(1, round(duration))), "--rate", "100", "--format", "raw",
                        "--output", str(out)]),
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

@@ -33,7 +33,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from porch.app.pages import html_response, json_response
 from porch.app.paths import contains
@@ -110,6 +110,8 @@ class Routes:
 
     def __init__(self) -> None:
         self._table: dict[str, dict[str, RouteHandler]] = {}
+        # Handlers that are coroutine functions, found once when added (not per request).
+        self._coroutines: set[RouteHandler] = set()
         self.builtin: set[str] = set()  # paths porch registered itself (/time)
 
     def add(
@@ -132,6 +134,8 @@ class Routes:
             raise ValueError(f"route {path} needs at least one method")
         path = normalize_route_path(path)
         handlers = self._table.setdefault(path, {})
+        if inspect.iscoroutinefunction(handler):
+            self._coroutines.add(handler)
         for method in methods:
             upper = method.upper()
             if upper not in KNOWN_METHODS:
@@ -189,8 +193,8 @@ class Routes:
             if method == "OPTIONS":
                 return Response(204, Headers([("Allow", allowed)]))
             raise HTTPError(405, f"{method} is not allowed on {path}", {"Allow": allowed})
-        if inspect.iscoroutinefunction(handler):
-            result: object = await handler(request)
+        if handler in self._coroutines:
+            result: object = await cast(Awaitable[RouteResult], handler(request))
         else:
             result = await asyncio.to_thread(handler, request)
             if inspect.isawaitable(result):

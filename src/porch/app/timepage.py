@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 
 from porch.app.pages import ENVIRONMENT, html_response, json_response
 from porch.http import Headers, Request, Response, negotiate
@@ -27,5 +28,13 @@ async def time_page(request: Request) -> Response:
     chosen = negotiate(request.headers.get("accept"), ("text/html", "application/json"))
     if chosen == "application/json":
         return json_response(200, values, headers)
-    page = ENVIRONMENT.get_template("time.html").render(**values)
-    return html_response(200, page, headers)
+    return html_response(
+        200, _rendered(values["local"], values["utc"], values["timezone"]), headers
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _rendered(local: str, utc: str, timezone: str) -> str:
+    """The page for these values: they change once a second, so the page is rendered once a
+    second, not once a request (a quarter of the page's cost)."""
+    return ENVIRONMENT.get_template("time.html").render(local=local, utc=utc, timezone=timezone)
