@@ -29,6 +29,7 @@ from porch.http import (
     FileBody,
     Headers,
     HTTPError,
+    Request,
     Response,
     body_length,
     build_request,
@@ -113,22 +114,37 @@ class PorchASGI:
             [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
         )
         client = scope.get("client")
+        peer = (str(client[0]), int(client[1])) if client else None
         target = _route_target(scope)
+        version: str = scope.get("http_version", "1.1")
+        scheme: str = scope.get("scheme", "http")
         try:
             self._check_limits(scope, headers)
             request = build_request(
                 method,
                 target,
-                scope.get("http_version", "1.1"),
+                version,
                 headers,
                 body=_body(receive),
-                client=(str(client[0]), int(client[1])) if client else None,
-                scheme=scope.get("scheme", "http"),
+                client=peer,
+                scheme=scheme,
                 root_path=scope.get("root_path", ""),
                 max_query_fields=self.app.config.max_query_fields,
             )
         except HTTPError as error:
-            await self._send(scope, receive, send, method, self.app.error_page(error, None))
+            # A refused head still gets a request, as in porch's server (porch.server.cycle):
+            # its error page is negotiated on the client's Accept like every other.
+            refused = Request(
+                method,
+                target,
+                "/",
+                version=version,
+                headers=headers,
+                client=peer,
+                scheme=scheme,
+                root_path=scope.get("root_path", ""),
+            )
+            await self._send(scope, receive, send, method, self.app.error_page(error, refused))
             return
         response = await self.app.handle(request)
         await self._send(scope, receive, send, method, response)

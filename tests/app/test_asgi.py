@@ -102,6 +102,20 @@ def test_refuses_what_the_server_refuses(root: Path) -> None:
     assert call(app, "/nothing")[0] == 404
 
 
+def test_a_refused_head_gets_the_error_page_the_client_asked_for(root: Path) -> None:
+    """A head refused before a request exists (an over-long URL: 414) is answered through
+    the same negotiated error page as porch's server answers it: JSON when preferred."""
+    app = porch.asgi.app(root)
+    long_path = "/" + "a" * 20_000
+    accept_json = [(b"host", b"localhost"), (b"accept", b"application/json")]
+    status, headers, body, _ = call(app, long_path, headers=accept_json)
+    assert status == 414
+    assert headers["content-type"].startswith("application/json")
+    assert b'"status": 414' in body or b'"status":414' in body
+    status, headers, _, _ = call(app, long_path)
+    assert (status, headers["content-type"]) == (414, "text/html; charset=utf-8")
+
+
 def test_head_has_length_and_no_body(root: Path) -> None:
     status, headers, body, _ = call(porch.asgi.app(root), "/a.txt", method="HEAD")
     assert status == 200
