@@ -54,3 +54,32 @@ def test_the_size_budget_at_n_and_n_plus_1(porch: Start, site: Path) -> None:
     over = exchange(server, get("/big.txt?n=1025"))
     assert over.status == 500
     assert b"more than 1024 bytes" in over.body
+
+
+def test_a_template_made_slow_by_its_parameters_leaves_the_loop_and_still_renders(
+    porch: Start, site: Path
+) -> None:
+    """Templates render on the loop while they take under a few milliseconds
+    (porch.app.offload.run_briefly); one that runs over moves to a worker thread and is
+    rendered there in full, and the loop answers others meanwhile."""
+    nested = "{% for a in range(params.n|int) %}{% for b in range(params.n|int) %}{% endfor %}"
+    (site / "count.txt.j2").write_text(nested + "{% endfor %}done {{ params.n }}")
+    server = porch(site)
+    quick = exchange(server, get("/count.txt?n=3"))
+    assert (quick.status, quick.body) == (200, b"done 3")
+    answers: list[tuple[int, bytes]] = []
+
+    def ask() -> None:
+        response = exchange(server, get("/count.txt?n=7000"))  # ~1 s of rendering
+        answers.append((response.status, response.body))
+
+    slow = threading.Thread(target=ask)
+    slow.start()
+    time.sleep(0.2)
+    start = time.monotonic()
+    assert exchange(server, get("/-/health")).status == 200
+    assert time.monotonic() - start < 0.5
+    slow.join(timeout=20)
+    assert answers == [(200, b"done 7000")]
+    again = exchange(server, get("/count.txt?n=4"))
+    assert (again.status, again.body) == (200, b"done 4")

@@ -18,6 +18,15 @@ App does so when it is made.
 it runs out the caller gets ``BudgetExceeded`` at once, and the worker thread is interrupted
 with an asynchronous exception (``PyThreadState_SetAsyncExc``), which Python code — Jinja's
 compiled templates are Python code — sees at its next bytecode.
+
+``run_briefly`` is for such work that is usually quick (most template pages render in tens of
+microseconds, and the hand-off to a worker thread and back costs more than that): it runs
+the work on the loop's own thread under a short interval timer (``ITIMER_REAL``); when the
+timer fires first, its signal handler raises ``TooLong`` into the work at its next bytecode,
+and the caller then gives the work to ``run_bounded`` (it must be safe to run again: a
+sandboxed template is). So the loop is held at most ``BRIEF_SECONDS`` for it. Only on the
+main thread (where Python runs signal handlers) of a platform with ``setitimer``; elsewhere
+it says so (None) and the caller offloads at once.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import asyncio
 import concurrent.futures
 import ctypes
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -124,6 +134,56 @@ async def run_bounded(work: Callable[[], T], seconds: float) -> T:
         raise
     finally:
         timer.cancel()
+
+
+BRIEF_SECONDS: Final = 0.005
+"""The longest ``run_briefly`` holds the loop before the work moves to a worker thread."""
+
+
+class TooLong(BaseException):
+    """``run_briefly``'s timer fired: run the work again with ``run_bounded``. Not an
+    ``Exception``: no ``except Exception`` in the work (Jinja has several) may swallow it and
+    keep the loop."""
+
+
+class _Brief:
+    """The interval timer's state: whether a run is under way (the handler raises only then,
+    so a signal that arrives just after the work ended does nothing)."""
+
+    armed = False
+    installed = False
+
+    @staticmethod
+    def on_alarm(signum: int, frame: object) -> None:
+        if _Brief.armed:
+            _Brief.armed = False
+            raise TooLong("over the brief budget")
+
+
+def run_briefly(work: Callable[[], T], seconds: float = BRIEF_SECONDS) -> tuple[T] | None:
+    """``(work(),)`` run right here for at most ``seconds``; ``TooLong`` when it takes longer
+    (the work was interrupted: run it with ``run_bounded``); None when it cannot be timed
+    here (not the main thread, no ``setitimer``, or another SIGALRM handler in place): then
+    offload it."""
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        return None
+    if not _Brief.installed:
+        if signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, None):
+            return None  # someone else's alarm: leave it alone
+        signal.signal(signal.SIGALRM, _Brief.on_alarm)
+        _Brief.installed = True
+    elif signal.getsignal(signal.SIGALRM) is not _Brief.on_alarm:
+        return None
+    _Brief.armed = True
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return (work(),)
+    finally:
+        _Brief.armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:

@@ -47,7 +47,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from porch.app.files import open_regular
 from porch.app.mediatypes import content_type
-from porch.app.offload import BudgetExceeded, run_bounded
+from porch.app.offload import BudgetExceeded, TooLong, run_bounded, run_briefly
 from porch.app.paths import resolve, url_segments
 from porch.config import DEFAULT_TEMPLATE_MAX_BYTES, DEFAULT_TEMPLATE_SECONDS
 from porch.http import Headers, HTTPError, Request, Response, ServerFault
@@ -55,6 +55,8 @@ from porch.http import Headers, HTTPError, Request, Response, ServerFault
 log = logging.getLogger("porch.app.templates")
 
 TEMPLATE_SUFFIX = ".j2"
+SLOW_TEMPLATES = 1024
+"""Names remembered as too slow for the loop (then forgotten all at once, and relearnt)."""
 
 _UNESCAPED_TYPES = frozenset(
     {
@@ -241,6 +243,7 @@ class UserTemplates:
         self.hidden = hidden
         self.seconds = seconds
         self.max_bytes = max_bytes
+        self._slow: set[str] = set()  # templates that ran over BRIEF_SECONDS: worker threads
         self.environment = StrictSandbox(
             loader=RootLoader(root, hidden=hidden),
             autoescape=autoescape_for,
@@ -320,13 +323,31 @@ class UserTemplates:
         name, served = found
         variables = self.context(request)
         try:
-            text = await run_bounded(lambda: self.render(name, variables), self.seconds)
+            text = self._render_briefly(name, variables)
+            if text is None:
+                text = await run_bounded(lambda: self.render(name, variables), self.seconds)
         except BudgetExceeded:
             log.error("template %s took longer than %s s: stopped", name, self.seconds)
             raise ServerFault(
                 500, f"this page's template took longer than {self.seconds:g} s to render"
             ) from None
         return self._response(served, text)
+
+    def _render_briefly(self, name: str, variables: dict[str, Any]) -> str | None:
+        """The page rendered on the loop if it takes at most ``BRIEF_SECONDS`` (most do: the
+        hand-off to a worker and back costs more than rendering); None when it is for a worker
+        thread: it ran over once (it stays there; the work is rerun, templates being pure), or
+        it cannot be timed on this thread."""
+        if name in self._slow:
+            return None
+        try:
+            done = run_briefly(lambda: self.render(name, variables))
+        except TooLong:
+            if len(self._slow) >= SLOW_TEMPLATES:
+                self._slow.clear()
+            self._slow.add(name)
+            return None
+        return None if done is None else done[0]
 
     def _response(self, served: str, text: str) -> Response:
         headers = Headers(
