@@ -156,6 +156,23 @@ def test_return_values_become_responses(
     assert response.body == body
 
 
+def test_a_callable_object_that_cannot_be_hashed_is_a_route(app: App, client: Client) -> None:
+    class Greeter:
+        __hash__ = None  # type: ignore[assignment]  # as any class defining __eq__ only
+
+        def __call__(self, request: Request) -> str:
+            return "hello from an object"
+
+        async def later(self, request: Request) -> str:
+            return "and from its coroutine method"
+
+    greeter = Greeter()
+    app.routes.add("/greet", greeter)
+    app.routes.add("/later", greeter.later)
+    assert client.get("/greet").text == "hello from an object"
+    assert client.get("/later").text == "and from its coroutine method"
+
+
 def test_route_sees_request(app: App, client: Client) -> None:
     @app.route("/who")
     def who(request: Request) -> dict[str, object]:

@@ -110,8 +110,10 @@ class Routes:
 
     def __init__(self) -> None:
         self._table: dict[str, dict[str, RouteHandler]] = {}
-        # Handlers that are coroutine functions, found once when added (not per request).
-        self._coroutines: set[RouteHandler] = set()
+        # The ids of handlers that are coroutine functions, found once when added (not per
+        # request). Ids, not the handlers: a callable object need not be hashable, and every
+        # handler stays in ``_table`` for the process's life, so its id stays its own.
+        self._coroutines: set[int] = set()
         self.builtin: set[str] = set()  # paths porch registered itself (/time)
 
     def add(
@@ -135,7 +137,7 @@ class Routes:
         path = normalize_route_path(path)
         handlers = self._table.setdefault(path, {})
         if inspect.iscoroutinefunction(handler):
-            self._coroutines.add(handler)
+            self._coroutines.add(id(handler))
         for method in methods:
             upper = method.upper()
             if upper not in KNOWN_METHODS:
@@ -193,7 +195,7 @@ class Routes:
             if method == "OPTIONS":
                 return Response(204, Headers([("Allow", allowed)]))
             raise HTTPError(405, f"{method} is not allowed on {path}", {"Allow": allowed})
-        if handler in self._coroutines:
+        if id(handler) in self._coroutines:
             result: object = await cast(Awaitable[RouteResult], handler(request))
         else:
             result = await asyncio.to_thread(handler, request)
